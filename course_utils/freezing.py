@@ -1,0 +1,101 @@
+"""Freezing strategies: which weights training may change.
+
+The course uses two words, defined once in notebook 1:
+
+* **transfer learning (feature extraction)**: the pretrained encoder stays frozen; only a new
+  head is trained (strategy ``"head"``);
+* **fine-tuning**: pretrained weights are updated too, with a small learning rate, either the
+  top *k* layers (``"top-k"``) or all of them (``"full"``).
+
+Freezing sets ``requires_grad = False``: those weights get no gradient, the optimizer never
+sees them, and they leave training exactly as they came in.
+
+Example:
+    >>> from course_utils.models import load_for_classification
+    >>> _, model = load_for_classification("tiny-distilbert", ["negative", "positive"])
+    >>> counts = freeze(model, "head")
+    >>> counts["trainable"] < counts["frozen"]
+    True
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from .summary import _check_transformer, block_of, layer_index
+
+STRATEGIES = ("head", "top-k", "full")
+
+
+def count_parameters(model: nn.Module) -> dict[str, float]:
+    """Trainable, frozen and total parameter counts, and the trainable share in percent.
+
+    Example:
+        >>> import torch
+        >>> count_parameters(torch.nn.Linear(3, 2))
+        {'trainable': 8, 'frozen': 0, 'total': 8, 'trainable %': 100.0}
+    """
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    if total == 0:
+        raise ValueError(f"{type(model).__name__} has no parameters to count. Pass the model itself, not a wrapper or a list.")
+    return {"trainable": trainable, "frozen": total - trainable, "total": total,
+            "trainable %": round(100 * trainable / total, 2)}
+
+
+def num_layers(model: nn.Module) -> int:
+    """How many numbered encoder layers the model has (6 for DistilBERT and MiniLM)."""
+    indices = {layer_index(name) for name, _ in model.named_parameters()} - {None}
+    if not indices:
+        raise ValueError(
+            f"Found no numbered encoder layers in {type(model).__name__} (no parameter named '...layer.N...'). "
+            f"Freezing strategies need an encoder such as BERT or DistilBERT."
+        )
+    return max(indices) + 1
+
+
+def freeze(model: nn.Module, strategy: str, k: int | None = None) -> dict[str, float]:
+    """Freeze ``model`` in place by ``strategy`` and return :func:`count_parameters`.
+
+    Args:
+        strategy: ``"head"`` (train the head only), ``"top-k"`` (head + the top ``k`` encoder
+            layers) or ``"full"`` (everything).
+        k: number of top layers to train, for ``"top-k"`` only.
+
+    The head is everything after the encoder: DistilBERT's ``pre_classifier`` and
+    ``classifier``, BERT's ``pooler`` and ``classifier``.
+
+    Example:
+        >>> from course_utils.models import load_for_classification
+        >>> _, model = load_for_classification("tiny-distilbert", ["negative", "positive"])
+        >>> freeze(model, "full")["frozen"]
+        0
+    """
+    _check_transformer(model, "freeze()")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"Unknown strategy {strategy!r}. Choose one of {', '.join(STRATEGIES)} (for 'top-k' also pass k=2, say).")
+    n = num_layers(model)
+    if strategy == "top-k":
+        if not isinstance(k, int) or not 1 <= k <= n:
+            raise ValueError(f"strategy='top-k' needs k, a whole number from 1 to {n} (this model has {n} layers); got k={k!r}.")
+    elif k is not None:
+        raise ValueError(f"k is only used with strategy='top-k'; drop k={k!r} or switch to 'top-k'.")
+    for name, param in model.named_parameters():
+        block = block_of(name)
+        if strategy == "full" or block == "head":
+            param.requires_grad = True
+        elif strategy == "top-k":
+            index = layer_index(name)
+            param.requires_grad = index is not None and index >= n - k
+        else:
+            param.requires_grad = False
+    return count_parameters(model)
+
+
+def strategy_name(strategy: str, k: int | None = None) -> str:
+    """A short label for tables and plots, e.g. ``'top-2 layers'``.
+
+    >>> strategy_name("top-k", 2), strategy_name("head")
+    ('top-2 layers + head', 'head only')
+    """
+    return {"head": "head only", "full": "all layers"}.get(strategy, f"top-{k} layers + head")

@@ -1,0 +1,76 @@
+"""The offline classroom: copy a checkpoint and SST-2 to local folders once, then run without the Hub.
+
+A teacher with Hub access runs ``make offline-assets`` (which calls :func:`save_checkpoint`
+and :func:`save_sst2`) and hands the folder to the class, whose machines then set::
+
+    export HF_HUB_OFFLINE=1
+    export COURSE_CHECKPOINT=/path/to/offline/distilbert-base-uncased
+    export COURSE_DATA=/path/to/offline/sst2
+
+The data is written as plain ``train.parquet`` / ``validation.parquet`` / ``test.parquet``
+files, which ``course_utils.data.load_sst2`` (and pandas) read directly.
+
+Example:
+    >>> import tempfile
+    >>> from course_utils.data import load_sst2
+    >>> folder = save_sst2(tempfile.mkdtemp(), raw=load_sst2("sample"))
+    >>> sorted(p.name for p in folder.iterdir())
+    ['train.parquet', 'validation.parquet']
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import datasets
+
+from . import hub
+
+
+def save_sst2(folder: str | Path, raw: datasets.DatasetDict | None = None) -> Path:
+    """Write SST-2 (from the Hub unless ``raw`` is given) as Parquet files, one per split."""
+    from .data import load_from_hub
+
+    raw = load_from_hub() if raw is None else raw
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, ds in raw.items():
+        ds.to_pandas().to_parquet(folder / f"{split}.parquet", index=False)
+    return folder
+
+
+def save_checkpoint(checkpoint: str, folder: str | Path) -> Path:
+    """Download ``checkpoint``'s files from the Hub into ``folder`` (weights, config, tokenizer)."""
+    from huggingface_hub import snapshot_download
+
+    if hub.hub_offline_mode() or not hub.hub_reachable():
+        raise hub.unavailable(f"the checkpoint {checkpoint!r}", "this target needs the Hub; run it on a machine that can reach huggingface.co")
+    folder = Path(folder)
+    snapshot_download(
+        repo_id=checkpoint,
+        local_dir=str(folder),
+        allow_patterns=["*.json", "*.txt", "*.safetensors", "*.model"],
+    )
+    if not (folder / "config.json").exists():
+        raise FileNotFoundError(f"{checkpoint!r} was downloaded but has no config.json; is it a transformers checkpoint?")
+    return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m course_utils.offline OUT_DIR [--checkpoint ID]``: save both for a classroom."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Save a checkpoint and SST-2 to local folders for offline use.")
+    parser.add_argument("out_dir", help="folder to create, e.g. offline_assets")
+    parser.add_argument("--checkpoint", default="distilbert-base-uncased", help="Hub id to save")
+    args = parser.parse_args(argv)
+    out = Path(args.out_dir)
+    model_dir = save_checkpoint(args.checkpoint, out / args.checkpoint.split("/")[-1])
+    data_dir = save_sst2(out / "sst2")
+    print(f"Saved {args.checkpoint} to {model_dir} and SST-2 to {data_dir}. On the class machines set:\n"
+          f"  export HF_HUB_OFFLINE=1\n  export COURSE_CHECKPOINT={model_dir.resolve()}\n  export COURSE_DATA={data_dir.resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
