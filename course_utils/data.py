@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import datasets
 import pandas as pd
 
 from . import hub
+
+if TYPE_CHECKING:  # imported inside the functions that need it: read_table works without datasets
+    import datasets
 
 HUB_DATASET = ("nyu-mll/glue", "sst2")
 LABEL_NAMES = ["negative", "positive"]
@@ -32,6 +35,8 @@ FILE_SUFFIXES = (".tsv", ".csv", ".parquet", ".tsv.gz", ".csv.gz")
 
 def features() -> datasets.Features:
     """The SST-2 features, exactly as the Hub's ``nyu-mll/glue`` ``sst2`` config declares them."""
+    import datasets
+
     return datasets.Features(
         {
             "sentence": datasets.Value("string"),
@@ -106,6 +111,8 @@ def check_split(df: pd.DataFrame, split: str, source: str) -> pd.DataFrame:
 
 
 def _to_dataset(df: pd.DataFrame, split: str) -> datasets.Dataset:
+    import datasets
+
     # ClassLabel accepts -1 ("no label"), which is how the Hub stores the hidden test labels.
     return datasets.Dataset.from_pandas(df, features=features(), preserve_index=False, split=split)
 
@@ -118,6 +125,8 @@ def load_from_folder(folder: str | Path) -> datasets.DatasetDict:
         >>> load_from_folder(SAMPLE_DIR)["validation"].num_rows
         200
     """
+    import datasets
+
     folder = Path(folder).expanduser()
     shown = f"the folder {folder.name!r}"
     if not folder.is_dir():
@@ -150,6 +159,8 @@ def load_from_folder(folder: str | Path) -> datasets.DatasetDict:
 
 def load_from_hub() -> datasets.DatasetDict:
     """Load ``nyu-mll/glue`` / ``sst2`` from the Hub (or from the local cache with ``HF_HUB_OFFLINE=1``)."""
+    import datasets
+
     if not hub.hub_offline_mode() and not hub.hub_reachable():
         raise hub.unavailable("the SST-2 data (nyu-mll/glue, sst2)", "huggingface.co cannot be reached")
     try:
@@ -184,6 +195,8 @@ def label_names(dataset: datasets.Dataset | datasets.DatasetDict) -> list[str]:
         >>> label_names(load_sst2("sample"))
         ['negative', 'positive']
     """
+    import datasets
+
     ds = dataset["train"] if isinstance(dataset, datasets.DatasetDict) else dataset
     feature = ds.features.get("label")
     if not isinstance(feature, datasets.ClassLabel):

@@ -14,7 +14,7 @@ Example:
     >>> before = snapshot(layer)
     >>> with torch.no_grad():
     ...     _ = layer.bias.add_(1.0)
-    >>> compare(before, layer).set_index("name").loc["weight", "abs_change"]
+    >>> float(compare(before, layer).set_index("name").loc["weight", "abs_change"])
     0.0
 """
 

@@ -65,7 +65,8 @@ def confusion_matrix(references: Sequence[int], predictions: Sequence[int], labe
         if len(values) and (values.min() < 0 or values.max() >= n):
             raise ValueError(f"{what} hold ids outside 0..{n - 1} (labels {list(label_names)}). Hidden test labels (-1) cannot be scored.")
     counts = np.zeros((n, n), dtype=int)
-    np.add.at(counts, (references, predictions), 1)
+    if len(references):  # np.asarray([]) is a float array, which cannot index
+        np.add.at(counts, (references, predictions), 1)
     return pd.DataFrame(counts, index=pd.Index(label_names, name="true"), columns=pd.Index(label_names, name="predicted"))
 
 

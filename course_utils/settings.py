@@ -47,8 +47,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         data="hub",
         max_train_samples=None,
         epochs=1.0,
-        batch_size=32,
-        learning_rate=5e-5,
+        batch_size=64,
+        learning_rate=1e-4,
         max_length=128,
     ),
     "cpu": dict(
@@ -160,7 +160,7 @@ def _parse_override(field_name: str, raw: str, env_name: str) -> Any:
             value = float(raw)
         except ValueError:
             value = -1.0
-        if value <= 0:
+        if not 0 < value < float("inf"):  # also rejects nan and inf
             raise ValueError(f"{env_name}={raw!r} is not a positive number of epochs. Set it to e.g. 1 or 0.5.")
         return value
     if field_name == "output_dir":
@@ -203,7 +203,7 @@ def get_settings(profile: str | None = None, env: Mapping[str, str] | None = Non
         values[key] = value
         overridden.append(key)
     for key in ("checkpoint", "data"):
-        value = str(values[key])
+        value = values[key] = str(values[key])  # a Path works too
         if is_local_path(value) and not Path(value).expanduser().is_dir():
             raise FileNotFoundError(
                 f"The {key} folder {display_name(value)!r} does not exist. "
@@ -227,19 +227,16 @@ def device_description() -> str:
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of the libraries the course depends on."""
-    import datasets
-    import evaluate
-    import torch
-    import transformers
+    """Installed versions of the libraries the course depends on (read without importing them)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__.split("+")[0],
-        "transformers": transformers.__version__,
-        "datasets": datasets.__version__,
-        "evaluate": evaluate.__version__,
-    }
+    versions = {"python": platform.python_version()}
+    for name in ("torch", "transformers", "datasets", "evaluate"):
+        try:
+            versions[name] = version(name).split("+")[0]
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
 
 
 def run_card(settings: RunSettings, data: Any | None = None) -> str:

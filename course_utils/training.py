@@ -29,12 +29,14 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import datasets
 import torch
 
 from .settings import RunSettings
+
+if TYPE_CHECKING:  # datasets is imported where it is used, so the benchmark runs without it
+    import datasets
 
 # TrainingArguments fields the recipe sets; notebook 5 checks its own arguments against these.
 RECIPE_FIELDS = (
@@ -103,6 +105,8 @@ def tokenize_dataset(raw: datasets.DatasetDict, tokenizer, max_length: int,
         raise ValueError(f"max_length={max_length} leaves no room for [CLS] and [SEP]; use e.g. 64 or 128.")
     if "sentence" not in raw[next(iter(raw))].column_names:
         raise ValueError("tokenize_dataset() needs raw SST-2 with a 'sentence' column (from load_sst2()).")
+    import datasets
+
     target = None
     if cache_dir is not None:
         target = Path(cache_dir) / f"tokenized-{_cache_key(raw, tokenizer, max_length)}"
@@ -179,6 +183,7 @@ def old_notebook_args(output_dir: str | Path, **overrides: Any):
         per_device_eval_batch_size=8, num_train_epochs=1, weight_decay=0.01,
         optim="adamw_torch", train_sampling_strategy="random", eval_strategy="no",
         save_strategy="no", report_to="none", seed=42,
+        dataloader_pin_memory=device_kind() == "cuda",  # pinned memory only helps copies to a GPU
     )
     kwargs.update(overrides)
     return TrainingArguments(**kwargs)
