@@ -153,6 +153,7 @@ def plot_drift_heatmap(table: pd.DataFrame, metric: str = "rel_change", ax=None,
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 3.2))
     image = ax.imshow(grid.to_numpy(), cmap="viridis", aspect="auto")
+    ax.grid(False)  # no grid lines across the cells
     ax.set_xticks(range(grid.shape[1]), grid.columns)
     ax.set_yticks(range(grid.shape[0]), grid.index)
     for (i, j), value in np.ndenumerate(grid.to_numpy()):

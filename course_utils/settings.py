@@ -219,7 +219,7 @@ def device_description() -> str:
 
     if torch.cuda.is_available():
         name = torch.cuda.get_device_name(0)
-        bf16 = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        bf16 = "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
         return f"GPU: {name} (mixed precision {bf16})"
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return "Apple GPU (MPS)"

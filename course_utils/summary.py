@@ -119,7 +119,9 @@ def example_inputs(model: nn.Module, batch_size: int = 2, seq_len: int = 16) -> 
         raise ValueError(f"seq_len={seq_len} is longer than this model's {max_positions} positions; use a smaller seq_len.")
     generator = torch.Generator().manual_seed(0)
     device = next(model.parameters()).device
-    ids = torch.randint(1000, model.config.vocab_size, (batch_size, seq_len), generator=generator).to(device)
+    vocab = model.config.vocab_size
+    low = 1000 if vocab > 2000 else 0  # skip BERT's [unused]/special ids when the vocabulary is real-sized
+    ids = torch.randint(low, vocab, (batch_size, seq_len), generator=generator).to(device)
     return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
 
 
@@ -144,5 +146,6 @@ def summarize(model: nn.Module, batch_size: int = 2, seq_len: int = 16, depth: i
         depth=depth,
         col_names=("output_size", "num_params", "trainable"),
         row_settings=("var_names",),
+        col_width=16,
         verbose=0,
     )

@@ -65,7 +65,8 @@ def mixed_precision(device: str | None = None) -> dict[str, bool]:
     device = device or device_kind()
     if device != "cuda":
         return {}
-    return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
+    # including_emulation=False: a T4 "supports" bf16 only by slow emulation, so it gets fp16.
+    return {"bf16": True} if torch.cuda.is_bf16_supported(including_emulation=False) else {"fp16": True}
 
 
 def pad_multiple(device: str | None = None) -> int | None:
@@ -236,11 +237,11 @@ def finetune(settings: RunSettings, strategy: str = "full", k: int | None = None
 
     raw = load_sst2(settings.data)
     tokenizer, model = load_for_classification(settings.checkpoint, label_names(raw))
-    encoded = tokenize_dataset(raw, tokenizer, settings.max_length, cache_dir=settings.output_dir / "cache")
+    encoded = tokenize_dataset(raw, tokenizer, settings.max_length, cache_dir=settings.run_dir / "cache")
     train = select_train(encoded, settings)
     before = snapshot(model) if save_to is not None else None
     counts = freeze(model, strategy, k)
-    args = fast_training_args(settings.output_dir / "trainer", settings, num_train_samples=train.num_rows,
+    args = fast_training_args(settings.run_dir / "trainer", settings, num_train_samples=train.num_rows,
                               evaluations=evaluations, **overrides)
     trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=encoded["validation"],
                       processing_class=tokenizer, data_collator=data_collator(tokenizer),
@@ -285,7 +286,8 @@ def ensure_finetuned(settings: RunSettings) -> Path:
     if info is not None and (folder / SNAPSHOT).exists():
         saved = info["settings"]
         same = all(saved.get(key) == wanted[key] for key in
-                   ("profile", "checkpoint", "data", "max_train_samples", "epochs", "batch_size", "learning_rate", "max_length"))
+                   ("profile", "checkpoint", "data", "max_train_samples", "epochs", "batch_size", "learning_rate",
+                    "max_length", "seed"))
         if same:
             print(f"Using notebook 5's fine-tuned model ({info['settings']['checkpoint']}, "
                   f"validation accuracy {info['metrics'].get('eval_accuracy', float('nan')):.3f}).")
