@@ -1,0 +1,62 @@
+"""Smoke test of benchmarks/speed.py: tiny model, a few steps, both modes, JSON report."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def speed():
+    spec = importlib.util.spec_from_file_location("speed", ROOT / "benchmarks" / "speed.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["speed"] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop("speed", None)
+
+
+def test_compare_mode_writes_table_and_json(speed, tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    code = speed.main(["--checkpoint", "tiny-distilbert", "--data", "sample", "--samples", "64",
+                       "--profile", "smoke", "--no-warm-up", "--json", str(out)])
+    assert code == 0
+    report = json.loads(out.read_text())
+    names = [r["name"] for r in report["results"]]
+    assert names[0].startswith("(a) old") and names[1].startswith("(b) fast"), names
+    for r in report["results"]:
+        assert r["samples"] == 64 and r["train_seconds"] > 0
+        assert r["samples_per_second"] == pytest.approx(64 / r["train_seconds"])
+        assert 0.0 <= r["val_accuracy"] <= 1.0 and r["peak_memory_mb"] > 0
+    first, second = report["results"]
+    assert report["speedup_b_over_a"] == pytest.approx(second["samples_per_second"] / first["samples_per_second"])
+    assert report["accuracy_meaningful"] is False  # random weights: speed only
+    assert report["validation_samples"] == 200 and report["train_samples"] == 64
+    printed = capsys.readouterr().out
+    assert "samples/s" in printed and "(b)/(a) samples per second" in printed
+    assert "/" not in report["checkpoint"]  # names only, no machine paths
+
+
+def test_ladder_ends_with_the_fast_recipe(speed, tmp_path):
+    from course_utils.settings import get_settings
+    from course_utils.training import fast_training_args, recipe_differences
+
+    settings = get_settings("smoke", env={})
+    configs = speed.ladder(str(tmp_path), settings, 64, compile=False)
+    assert configs[0].name.startswith("old notebook")
+    assert configs[0].args.per_device_train_batch_size == 8 and configs[0].args.train_sampling_strategy == "random"
+    fast = fast_training_args(str(tmp_path), settings, num_train_samples=64, evaluations=0)
+    differences = recipe_differences(configs[-1].args, fast)
+    assert set(differences) <= {"logging_steps", "eval_steps"}, differences
+
+
+def test_variants_and_bad_input(speed, tmp_path):
+    assert speed.parse_variants("64:1e-4,128:2e-4") == [(64, 1e-4), (128, 2e-4)]
+    with pytest.raises(SystemExit, match="batch:learning_rate"):
+        speed.parse_variants("64-1e-4")
+    with pytest.raises(FileNotFoundError, match="pass --data"):
+        speed.load_split(str(tmp_path), "train")
