@@ -22,6 +22,8 @@ DATA ?= ../shared/data/sst2
 NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9]*.ipynb))
 OFFLINE_DIR ?= offline_assets
 HUB_CHECKPOINT ?= distilbert-base-uncased
+# Jupyter refuses to run as root (containers, some cloud machines) unless told to.
+LAB_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 BENCH_ARGS ?= --checkpoint tiny-distilbert --data sample --samples 512
 
 .PHONY: install lab test execute html check-html check-notebooks offline-assets badges benchmark clean
@@ -36,7 +38,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
