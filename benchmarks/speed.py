@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout without installing the package
     sys.path.insert(0, str(ROOT))
 
-from course_utils.data import SAMPLE_DIR, check_split, read_table  # noqa: E402
+from course_utils.data import SAMPLE_DIR, check_split, read_table, split_files  # noqa: E402
 from course_utils.models import VOCAB_FILE, label_maps, resolve_checkpoint  # noqa: E402
 from course_utils.settings import device_description, get_settings, library_versions  # noqa: E402
 from course_utils.training import (  # noqa: E402
@@ -90,11 +90,10 @@ class Result:
 # ----------------------------------------------------------------------------- data and model
 
 def find_split_file(folder: Path, split: str) -> Path:
-    for suffix in (".tsv", ".tsv.gz", ".csv", ".csv.gz", ".parquet"):
-        path = folder / f"{split}{suffix}"
-        if path.exists():
-            return path
-    raise FileNotFoundError(f"No {split}.tsv/.csv/.parquet in the data folder {folder.name!r}; pass --data with SST-2 files.")
+    found = split_files(folder, split)
+    if not found:
+        raise FileNotFoundError(f"No {split}.tsv/.csv/.parquet in the data folder {folder.name!r}; pass --data with SST-2 files.")
+    return found[0]
 
 
 def load_split(data: str, split: str):

@@ -66,6 +66,16 @@ def read_table(path: str | Path) -> pd.DataFrame:
     raise ValueError(f"Cannot read {path.name}: use a .tsv, .csv or .parquet file.")
 
 
+def split_files(folder: str | Path, split: str) -> list[Path]:
+    """The files in ``folder`` that hold ``split`` (``train.tsv``, ``validation.parquet``, ...).
+
+    >>> [p.name for p in split_files(SAMPLE_DIR, "train")]
+    ['train.tsv']
+    """
+    folder = Path(folder)
+    return [folder / f"{split}{suffix}" for suffix in FILE_SUFFIXES if (folder / f"{split}{suffix}").exists()]
+
+
 def check_split(df: pd.DataFrame, split: str, source: str) -> pd.DataFrame:
     """Check one split's columns, sentences and labels; return it with the SST-2 columns only.
 
@@ -140,7 +150,7 @@ def load_from_folder(folder: str | Path) -> datasets.DatasetDict:
     else:
         frames = {}
         for split in SPLITS:
-            found = [folder / f"{split}{suffix}" for suffix in FILE_SUFFIXES if (folder / f"{split}{suffix}").exists()]
+            found = split_files(folder, split)
             if len(found) > 1:
                 raise ValueError(f"{shown} has several files for the {split} split ({[p.name for p in found]}); keep one.")
             if found:
