@@ -52,7 +52,6 @@ from course_utils.data import SAMPLE_DIR, check_split, read_table, split_files  
 from course_utils.models import VOCAB_FILE, label_maps, resolve_checkpoint  # noqa: E402
 from course_utils.settings import device_description, get_settings, library_versions  # noqa: E402
 from course_utils.training import (  # noqa: E402
-    data_collator,
     device_kind,
     fast_training_args,
     mixed_precision,

@@ -230,7 +230,7 @@ def finetune(settings: RunSettings, strategy: str = "full", k: int | None = None
     from transformers import Trainer
 
     from .data import label_names, load_sst2
-    from .drift import save_snapshot, snapshot
+    from .drift import snapshot
     from .freezing import freeze
     from .metrics import compute_metrics_factory
     from .models import load_for_classification
