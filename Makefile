@@ -51,7 +51,7 @@ check-notebooks: $(STAMP)
 
 html: $(STAMP)
 	$(BIN)/jupyter nbconvert --to html --output-dir build/html $(NOTEBOOKS)
-	@echo "Open build/html/index of the notebooks: ls build/html"
+	@echo "HTML pages are in build/html/ (one per notebook, plots embedded)."
 
 check-html: html
 	$(BIN)/python tools/check_html.py build/html
