@@ -49,7 +49,7 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing the pack
     sys.path.insert(0, str(ROOT))
 
 from course_utils.data import SAMPLE_DIR, check_split, read_table, split_files  # noqa: E402
-from course_utils.models import VOCAB_FILE, label_maps, resolve_checkpoint  # noqa: E402
+from course_utils.models import build_random_distilbert, label_maps, resolve_checkpoint  # noqa: E402
 from course_utils.settings import device_description, get_settings, library_versions  # noqa: E402
 from course_utils.training import (  # noqa: E402
     device_kind,
@@ -99,17 +99,6 @@ def load_split(data: str, split: str):
     folder = SAMPLE_DIR if data == "sample" else Path(data).expanduser()
     frame = check_split(read_table(find_split_file(folder, split)), split, f"the folder {folder.name!r}")
     return frame["sentence"].tolist(), frame["label"].tolist()
-
-
-def random_distilbert(folder: Path) -> str:
-    """A checkpoint with ``distilbert-base-uncased``'s exact shapes and random weights (speed only)."""
-    from transformers import DistilBertConfig, DistilBertForSequenceClassification, DistilBertTokenizer
-
-    tokenizer = DistilBertTokenizer(vocab=str(VOCAB_FILE), do_lower_case=True, model_max_length=512)
-    torch.manual_seed(0)
-    DistilBertForSequenceClassification(DistilBertConfig(vocab_size=tokenizer.vocab_size)).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
 
 
 def encode(tokenizer, sentences: list[str], labels: list[int], max_length: int) -> list[dict]:
@@ -300,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="course-bench-"))
     if args.checkpoint == RANDOM_DISTILBERT:
-        checkpoint, accuracy_meaningful = random_distilbert(workdir / "random-distilbert"), False
+        checkpoint = str(build_random_distilbert(workdir / "random-distilbert", shape="distilbert-base"))
+        accuracy_meaningful = False
     else:
         checkpoint = resolve_checkpoint(args.checkpoint)
         accuracy_meaningful = args.checkpoint != "tiny-distilbert"

@@ -43,33 +43,48 @@ def label_maps(names: list[str]) -> tuple[dict[int, str], dict[str, int]]:
     return dict(enumerate(names)), {name: i for i, name in enumerate(names)}
 
 
-def build_tiny_checkpoint(folder: str | Path, seed: int = 0) -> Path:
-    """Write a tiny DistilBERT (2 layers, width 64, random weights) and its tokenizer to ``folder``.
+#: Sizes of the random DistilBERTs the course builds offline: the smoke profile's tiny one, and
+#: one with ``distilbert-base-uncased``'s exact shapes (DistilBertConfig's defaults) for speed tests.
+RANDOM_SHAPES: dict[str, dict[str, int]] = {
+    "tiny": dict(dim=64, n_layers=2, n_heads=2, hidden_dim=128),
+    "distilbert-base": {},
+}
 
-    The tokenizer is the real uncased WordPiece vocabulary, so token ids match
-    ``distilbert-base-uncased``; the weights are random, so predictions are chance.
+
+def build_random_distilbert(folder: str | Path, shape: str = "tiny", seed: int = 0) -> Path:
+    """Write a DistilBERT with random weights and the real uncased tokenizer to ``folder``.
+
+    ``shape`` is ``"tiny"`` (2 layers, width 64: the smoke profile) or ``"distilbert-base"``
+    (the exact shapes of ``distilbert-base-uncased``: speed measurements). The tokenizer is the
+    real uncased WordPiece vocabulary, so token ids match ``distilbert-base-uncased``; the
+    weights are random, so predictions are chance.
 
     Example:
         >>> import tempfile
-        >>> path = build_tiny_checkpoint(tempfile.mkdtemp())
+        >>> path = build_random_distilbert(tempfile.mkdtemp())
         >>> sorted(p.name for p in path.iterdir())[:2]
         ['config.json', 'model.safetensors']
     """
     import torch
     from transformers import DistilBertConfig, DistilBertForMaskedLM, DistilBertTokenizer
 
+    if shape not in RANDOM_SHAPES:
+        raise ValueError(f"Unknown shape {shape!r}; choose one of {', '.join(RANDOM_SHAPES)}.")
     folder = Path(folder)
     tokenizer = DistilBertTokenizer(vocab=str(VOCAB_FILE), do_lower_case=True, model_max_length=512)
-    config = DistilBertConfig(
-        vocab_size=tokenizer.vocab_size, dim=64, n_layers=2, n_heads=2, hidden_dim=128,
-        max_position_embeddings=512, pad_token_id=tokenizer.pad_token_id,
-    )
+    config = DistilBertConfig(vocab_size=tokenizer.vocab_size, max_position_embeddings=512,
+                              pad_token_id=tokenizer.pad_token_id, **RANDOM_SHAPES[shape])
     torch.manual_seed(seed)
     # A masked-LM model like the real checkpoint: loading it for classification adds a new head.
     model = DistilBertForMaskedLM(config)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def build_tiny_checkpoint(folder: str | Path, seed: int = 0) -> Path:
+    """The smoke profile's tiny DistilBERT: :func:`build_random_distilbert` with ``shape="tiny"``."""
+    return build_random_distilbert(folder, "tiny", seed)
 
 
 def tiny_checkpoint_path() -> Path:
