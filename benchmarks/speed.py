@@ -16,6 +16,10 @@ Two modes:
   workers, padding to a multiple of 8, and ``torch.compile`` with ``--compile``), so the
   effect of each is measured; the last rung is the fast recipe itself.
 
+``--seeds 42,43,44`` trains every configuration once per seed and summarizes each over the
+seeds (mean samples/s; validation accuracy as mean and standard deviation): one run's accuracy
+moves by about ±0.01 with the seed alone, so compare accuracies that way.
+
 Checkpoints: a local folder (e.g. ``../shared/models/all-MiniLM-L6-v2``: speed and accuracy),
 ``random-distilbert`` (DistilBERT-base shapes with random weights: speed only),
 ``tiny-distilbert`` (the smoke model: seconds, for tests), or a Hub id.
@@ -84,6 +88,20 @@ class Result:
     val_accuracy: float
     notes: str = ""
     speedup: float = field(default=float("nan"))
+    seed: int = 42
+
+
+@dataclass
+class Summary:
+    """One configuration over all seeds: mean speed, and accuracy as mean and spread."""
+
+    name: str
+    runs: int
+    samples_per_second: float
+    speedup: float
+    val_accuracy_mean: float
+    val_accuracy_sd: float | None  # None with one seed
+    val_accuracies: list[float]
 
 
 # ----------------------------------------------------------------------------- data and model
@@ -170,13 +188,26 @@ def compare_configs(output_dir: str, settings, n_train: int, compile: bool,
     return configs
 
 
+def parse_seeds(text: str | None) -> list[int]:
+    """``"42,43,44"`` -> ``[42, 43, 44]``; each configuration is trained once per seed."""
+    if not text:
+        return []
+    try:
+        seeds = [int(item) for item in text.split(",")]
+    except ValueError:
+        raise SystemExit(f"--seeds {text!r}: write whole numbers separated by commas, e.g. 42,43,44") from None
+    if len(set(seeds)) != len(seeds):
+        raise SystemExit(f"--seeds {text!r}: a seed is repeated; give each seed once, e.g. 42,43,44")
+    return seeds
+
+
 def parse_variants(text: str | None) -> list[tuple[int, float]]:
     if not text:
         return []
     try:
         return [(int(b), float(lr)) for b, lr in (item.split(":") for item in text.split(","))]
     except ValueError:
-        raise SystemExit(f"--variants {text!r}: write batch:learning_rate pairs, e.g. 64:1e-4,128:2e-4")
+        raise SystemExit(f"--variants {text!r}: write batch:learning_rate pairs, e.g. 64:1e-4,128:2e-4") from None
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -219,7 +250,8 @@ def run(config: Config, checkpoint: str, tokenizer, train: list[dict], validatio
     del trainer, model
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
-    return Result(config.name, samples, seconds, samples / seconds, memory, accuracy, config.notes)
+    return Result(config.name, samples, seconds, samples / seconds, memory, accuracy, config.notes,
+                  seed=config.args.seed)
 
 
 def warm_up(configs: list[Config], checkpoint: str, tokenizer, train: list[dict], validation: list[dict]) -> None:
@@ -234,11 +266,41 @@ def warm_up(configs: list[Config], checkpoint: str, tokenizer, train: list[dict]
 
 
 def format_table(results: list[Result]) -> str:
-    header = f"{'configuration':48} {'samples':>8} {'train s':>8} {'samples/s':>10} {'peak MB':>9} {'val acc':>8} {'speed-up':>9}"
+    header = (f"{'configuration':48} {'seed':>5} {'samples':>8} {'train s':>8} {'samples/s':>10} {'peak MB':>9} "
+              f"{'val acc':>8} {'speed-up':>9}")
     lines = [header, "-" * len(header)]
     for r in results:
-        lines.append(f"{r.name[:48]:48} {r.samples:8,d} {r.train_seconds:8.1f} {r.samples_per_second:10.1f} "
+        lines.append(f"{r.name[:48]:48} {r.seed:5d} {r.samples:8,d} {r.train_seconds:8.1f} {r.samples_per_second:10.1f} "
                      f"{r.peak_memory_mb:9.0f} {r.val_accuracy:8.3f} {r.speedup:8.2f}x" + (f"  ({r.notes})" if r.notes else ""))
+    return "\n".join(lines)
+
+
+def summarize(results: list[Result]) -> list[Summary]:
+    """Per configuration, in first-seen order: mean samples/s, its ratio to the first
+    configuration's, and validation accuracy as mean and sample standard deviation."""
+    names = list(dict.fromkeys(r.name for r in results))
+    summaries = []
+    for name in names:
+        runs = [r for r in results if r.name == name]
+        accuracies = [r.val_accuracy for r in runs]
+        summaries.append(Summary(
+            name=name, runs=len(runs),
+            samples_per_second=float(np.mean([r.samples_per_second for r in runs])),
+            speedup=float("nan"),
+            val_accuracy_mean=float(np.mean(accuracies)),
+            val_accuracy_sd=float(np.std(accuracies, ddof=1)) if len(runs) > 1 else None,
+            val_accuracies=accuracies))
+    for summary in summaries:
+        summary.speedup = summary.samples_per_second / summaries[0].samples_per_second
+    return summaries
+
+
+def format_summary(summaries: list[Summary]) -> str:
+    header = f"{'configuration':48} {'runs':>5} {'samples/s':>10} {'speed-up':>9} {'val acc mean':>13} {'sd':>7}"
+    lines = [header, "-" * len(header)]
+    for s in summaries:
+        lines.append(f"{s.name[:48]:48} {s.runs:5d} {s.samples_per_second:10.1f} {s.speedup:8.2f}x "
+                     f"{s.val_accuracy_mean:13.3f} " + (f"{s.val_accuracy_sd:7.3f}" if s.val_accuracy_sd is not None else f"{'-':>7}"))
     return "\n".join(lines)
 
 
@@ -255,9 +317,16 @@ def write_report(args, settings, n_train: int, n_validation: int, tokenize_secon
         "max_length": settings.max_length,
         "tokenize_seconds": round(tokenize_seconds, 2),
         "accuracy_meaningful": accuracy_meaningful,
+        "seeds": list(dict.fromkeys(r.seed for r in results)),
         "results": [r.__dict__ for r in results],
-        "speedup_b_over_a": results[1].speedup if len(results) > 1 else None,
+        "summary": [s.__dict__ for s in summarize(results)],
     }
+    summaries = report["summary"]
+    if len(summaries) > 1:
+        report["speedup_b_over_a"] = summaries[1]["speedup"]
+        report["accuracy_b_minus_a"] = summaries[1]["val_accuracy_mean"] - summaries[0]["val_accuracy_mean"]
+    else:
+        report["speedup_b_over_a"] = report["accuracy_b_minus_a"] = None
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=2))
     return report
@@ -274,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learning-rate", type=float, help="override the fast recipe's learning rate")
     parser.add_argument("--max-length", type=int, help="truncation length (default: the profile's)")
     parser.add_argument("--variants", help="compare mode: extra fast-recipe runs as batch:lr pairs, e.g. 64:1e-4,128:2e-4")
+    parser.add_argument("--seeds", help="train every configuration once per seed, e.g. 42,43,44 "
+                        "(default: the profile's seed); the summary gives accuracy as mean and spread")
     parser.add_argument("--compile", action="store_true", help="add torch.compile (GPU)")
     parser.add_argument("--no-warm-up", action="store_true", help="skip the short warm-up runs")
     parser.add_argument("--json", help="write the results here as JSON")
@@ -314,14 +385,20 @@ def main(argv: list[str] | None = None) -> int:
         configs = compare_configs(output_dir, settings, len(train), args.compile, parse_variants(args.variants))
     if not args.no_warm_up:
         warm_up(configs, checkpoint, tokenizer, train, validation)
+    seeds = parse_seeds(args.seeds) or [settings.seed]
     results: list[Result] = []
-    for config in configs:
-        results.append(run(config, checkpoint, tokenizer, train, validation, 1.0))
-        results[-1].speedup = results[-1].samples_per_second / results[0].samples_per_second
-        print(f"  done: {results[-1].name}: {results[-1].samples_per_second:.1f} samples/s, "
-              f"accuracy {results[-1].val_accuracy:.3f}", flush=True)
-        if args.json:  # written after every run, so a cut-off run keeps what it measured
-            write_report(args, settings, len(train), len(validation), tokenize_seconds, accuracy_meaningful, results)
+    # Seed by seed, all configurations in turn: a machine that slows down over time
+    # then affects every configuration alike. The training sentences stay the same.
+    for seed in seeds:
+        first = len(results)
+        for config in configs:
+            config.args.seed = seed  # the classification head's initial weights and the batch order
+            results.append(run(config, checkpoint, tokenizer, train, validation, 1.0))
+            results[-1].speedup = results[-1].samples_per_second / results[first].samples_per_second
+            print(f"  done: {results[-1].name}, seed {seed}: {results[-1].samples_per_second:.1f} samples/s, "
+                  f"accuracy {results[-1].val_accuracy:.3f}", flush=True)
+            if args.json:  # written after every run, so a cut-off run keeps what it measured
+                write_report(args, settings, len(train), len(validation), tokenize_seconds, accuracy_meaningful, results)
 
     print(f"device: {device_description()}; checkpoint: {Path(args.checkpoint).name}; "
           f"train sentences: {len(train):,}; validation: {len(validation):,}; max length {settings.max_length}")
@@ -329,10 +406,15 @@ def main(argv: list[str] | None = None) -> int:
     if not accuracy_meaningful:
         print("validation accuracy is meaningless here (random weights): this run measures speed only")
     print(format_table(results))
+    summaries = summarize(results)
+    if len(seeds) > 1:
+        print(f"\nover {len(seeds)} seeds ({', '.join(map(str, seeds))}):")
+        print(format_summary(summaries))
     if args.mode == "compare":
-        print(f"(b)/(a) samples per second: {results[1].speedup:.2f}x")
+        print(f"(b)/(a) samples per second: {summaries[1].speedup:.2f}x; validation accuracy (b) - (a): "
+              f"{summaries[1].val_accuracy_mean - summaries[0].val_accuracy_mean:+.3f}")
     else:
-        print(f"fast recipe / old settings, samples per second: {results[-1].speedup:.2f}x")
+        print(f"fast recipe / old settings, samples per second: {summaries[-1].speedup:.2f}x")
     return 0
 
 

@@ -54,7 +54,43 @@ def test_ladder_ends_with_the_fast_recipe(speed, tmp_path):
     assert set(differences) <= {"logging_steps", "eval_steps"}, differences
 
 
+def test_seeds_give_one_run_each_and_a_summary(speed, tmp_path, capsys):
+    out = tmp_path / "seeds.json"
+    code = speed.main(["--checkpoint", "tiny-distilbert", "--data", "sample", "--samples", "32",
+                       "--profile", "smoke", "--no-warm-up", "--seeds", "1,2", "--json", str(out)])
+    assert code == 0
+    report = json.loads(out.read_text())
+    assert report["seeds"] == [1, 2]
+    assert [(r["name"][:3], r["seed"]) for r in report["results"]] == [("(a)", 1), ("(b)", 1), ("(a)", 2), ("(b)", 2)]
+    a, b = report["summary"]
+    assert a["runs"] == b["runs"] == 2 and a["speedup"] == 1.0
+    runs_b = [r for r in report["results"] if r["name"].startswith("(b)")]
+    assert b["val_accuracies"] == [r["val_accuracy"] for r in runs_b]
+    assert b["samples_per_second"] == pytest.approx(sum(r["samples_per_second"] for r in runs_b) / 2)
+    assert b["val_accuracy_sd"] >= 0
+    assert report["accuracy_b_minus_a"] == pytest.approx(b["val_accuracy_mean"] - a["val_accuracy_mean"])
+    assert "over 2 seeds (1, 2)" in capsys.readouterr().out
+
+
+def test_summary_statistics(speed):
+    def result(name, seed, per_second, accuracy):
+        return speed.Result(name, 100, 100 / per_second, per_second, 1.0, accuracy, seed=seed)
+
+    summaries = speed.summarize([result("a", 1, 10, 0.80), result("b", 1, 30, 0.84),
+                                 result("a", 2, 20, 0.82), result("b", 2, 60, 0.86)])
+    a, b = summaries
+    assert (a.samples_per_second, b.samples_per_second) == (15, 45) and b.speedup == 3
+    assert b.val_accuracy_mean == pytest.approx(0.85) and b.val_accuracy_sd == pytest.approx(0.0141, abs=1e-4)
+    single = speed.summarize([result("a", 1, 10, 0.8)])[0]
+    assert single.val_accuracy_sd is None and "-" in speed.format_summary([single])
+
+
 def test_variants_and_bad_input(speed, tmp_path):
+    assert speed.parse_seeds("42,43") == [42, 43] and speed.parse_seeds(None) == []
+    with pytest.raises(SystemExit, match="whole numbers"):
+        speed.parse_seeds("42;43")
+    with pytest.raises(SystemExit, match="repeated"):
+        speed.parse_seeds("42,42")
     assert speed.parse_variants("64:1e-4,128:2e-4") == [(64, 1e-4), (128, 2e-4)]
     with pytest.raises(SystemExit, match="batch:learning_rate"):
         speed.parse_variants("64-1e-4")
