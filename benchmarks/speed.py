@@ -322,7 +322,7 @@ def write_report(args, settings, n_train: int, n_validation: int, tokenize_secon
         "summary": [s.__dict__ for s in summarize(results)],
     }
     summaries = report["summary"]
-    if len(summaries) > 1:
+    if len(summaries) > 1 and not (args.mode == "compare" and args.skip_old):
         report["speedup_b_over_a"] = summaries[1]["speedup"]
         report["accuracy_b_minus_a"] = summaries[1]["val_accuracy_mean"] - summaries[0]["val_accuracy_mean"]
     else:
@@ -345,6 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", help="compare mode: extra fast-recipe runs as batch:lr pairs, e.g. 64:1e-4,128:2e-4")
     parser.add_argument("--seeds", help="train every configuration once per seed, e.g. 42,43,44 "
                         "(default: the profile's seed); the summary gives accuracy as mean and spread")
+    parser.add_argument("--skip-old", action="store_true",
+                        help="compare mode: leave out (a), e.g. to add runs to an earlier comparison "
+                        "(speed-ups are then relative to (b))")
     parser.add_argument("--compile", action="store_true", help="add torch.compile (GPU)")
     parser.add_argument("--no-warm-up", action="store_true", help="skip the short warm-up runs")
     parser.add_argument("--json", help="write the results here as JSON")
@@ -383,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
         configs = ladder(output_dir, settings, len(train), args.compile)
     else:
         configs = compare_configs(output_dir, settings, len(train), args.compile, parse_variants(args.variants))
+        if args.skip_old:
+            configs = configs[1:]
     if not args.no_warm_up:
         warm_up(configs, checkpoint, tokenizer, train, validation)
     seeds = parse_seeds(args.seeds) or [settings.seed]
@@ -410,7 +415,9 @@ def main(argv: list[str] | None = None) -> int:
     if len(seeds) > 1:
         print(f"\nover {len(seeds)} seeds ({', '.join(map(str, seeds))}):")
         print(format_summary(summaries))
-    if args.mode == "compare":
+    if args.mode == "compare" and args.skip_old:
+        print("(a) left out (--skip-old): compare with an earlier run's (a) on the same machine and seeds")
+    elif args.mode == "compare":
         print(f"(b)/(a) samples per second: {summaries[1].speedup:.2f}x; validation accuracy (b) - (a): "
               f"{summaries[1].val_accuracy_mean - summaries[0].val_accuracy_mean:+.3f}")
     else:

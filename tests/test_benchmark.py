@@ -96,3 +96,36 @@ def test_variants_and_bad_input(speed, tmp_path):
         speed.parse_variants("64-1e-4")
     with pytest.raises(FileNotFoundError, match="pass --data"):
         speed.load_split(str(tmp_path), "train")
+
+
+def test_batch_order_experiment_keeps_batches_and_shuffles_their_order():
+    spec = importlib.util.spec_from_file_location("batch_order", ROOT / "benchmarks" / "batch_order.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    import torch
+
+    n = 2000  # 2000 sentences, batch 10: groups of 50 batches (the Trainer's default)
+    lengths = [(7 * i) % 61 + 1 for i in range(n)]
+    trainer = module._trainer_order(lengths, 10, generator=torch.Generator().manual_seed(0))
+    shuffled = module.shuffled_length_groups(lengths, 10, generator=torch.Generator().manual_seed(0))
+    assert sorted(shuffled) == list(range(n))  # every sentence once
+
+    def as_batches(order):
+        return [tuple(order[i:i + 10]) for i in range(0, n, 10)]
+
+    assert sorted(as_batches(shuffled)) == sorted(as_batches(trainer))  # the same batches, same padding
+    assert as_batches(shuffled) != as_batches(trainer)  # in another order
+    # The Trainer's order: long to short within a group (batch 0 of a group may hold the swapped-in longest one).
+    longest = [max(lengths[i] for i in batch) for batch in as_batches(trainer)[51:100]]
+    assert longest == sorted(longest, reverse=True)
+    assert [max(lengths[i] for i in b) for b in as_batches(shuffled)[51:100]] != sorted(longest, reverse=True)
+
+
+def test_skip_old_measures_only_the_fast_recipe(speed, tmp_path, capsys):
+    out = tmp_path / "skip.json"
+    assert speed.main(["--checkpoint", "tiny-distilbert", "--data", "sample", "--samples", "32", "--profile", "smoke",
+                       "--no-warm-up", "--skip-old", "--variants", "64:2e-3", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert [r["name"][:3] for r in report["results"]] == ["(b)", "(c)"]
+    assert report["speedup_b_over_a"] is None and report["accuracy_b_minus_a"] is None  # there is no (a)
+    assert "(a) left out" in capsys.readouterr().out
