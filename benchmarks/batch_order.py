@@ -16,7 +16,6 @@ Example (the run in ``results/cpu_minilm_ladder_shuffled_groups_4000.*``)::
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -37,10 +36,8 @@ def shuffled_length_groups(lengths, batch_size, mega_batch_mult=None, generator=
 def main(argv: list[str] | None = None) -> int:
     # LengthGroupedSampler looks the function up in its module each time it iterates.
     trainer_pt_utils.get_length_grouped_indices = shuffled_length_groups
-    spec = importlib.util.spec_from_file_location("speed", Path(__file__).with_name("speed.py"))
-    speed = importlib.util.module_from_spec(spec)
-    sys.modules["speed"] = speed  # dataclasses look their module up here
-    spec.loader.exec_module(speed)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # speed.py sits beside this file
+    import speed
     print("batch order: length-grouped batches in shuffled order (benchmarks/batch_order.py)")
     return speed.main(argv)
 

@@ -278,21 +278,28 @@ def format_table(results: list[Result]) -> str:
 def summarize(results: list[Result]) -> list[Summary]:
     """Per configuration, in first-seen order: mean samples/s, its ratio to the first
     configuration's, and validation accuracy as mean and sample standard deviation."""
-    names = list(dict.fromkeys(r.name for r in results))
+    by_name: dict[str, list[Result]] = {}
+    for r in results:
+        by_name.setdefault(r.name, []).append(r)
+    speeds = {name: float(np.mean([r.samples_per_second for r in runs])) for name, runs in by_name.items()}
+    base = next(iter(speeds.values()))
     summaries = []
-    for name in names:
-        runs = [r for r in results if r.name == name]
+    for name, runs in by_name.items():
         accuracies = [r.val_accuracy for r in runs]
         summaries.append(Summary(
-            name=name, runs=len(runs),
-            samples_per_second=float(np.mean([r.samples_per_second for r in runs])),
-            speedup=float("nan"),
+            name=name, runs=len(runs), samples_per_second=speeds[name], speedup=speeds[name] / base,
             val_accuracy_mean=float(np.mean(accuracies)),
             val_accuracy_sd=float(np.std(accuracies, ddof=1)) if len(runs) > 1 else None,
             val_accuracies=accuracies))
-    for summary in summaries:
-        summary.speedup = summary.samples_per_second / summaries[0].samples_per_second
     return summaries
+
+
+def b_against_a(summaries: list[Summary], has_old: bool) -> tuple[float, float] | None:
+    """(b)'s speed-up over (a) and its accuracy minus (a)'s, or None without both."""
+    if not has_old or len(summaries) < 2:
+        return None
+    a, b = summaries[0], summaries[1]
+    return b.speedup, b.val_accuracy_mean - a.val_accuracy_mean
 
 
 def format_summary(summaries: list[Summary]) -> str:
@@ -304,8 +311,14 @@ def format_summary(summaries: list[Summary]) -> str:
     return "\n".join(lines)
 
 
+def has_old(args) -> bool:
+    """Whether the run measured (a), the old settings, first (not in compare mode with --skip-old)."""
+    return not (args.mode == "compare" and args.skip_old)
+
+
 def write_report(args, settings, n_train: int, n_validation: int, tokenize_seconds: float,
                  accuracy_meaningful: bool, results: list[Result]) -> dict:
+    summaries = summarize(results)
     report = {
         "device": device_description(),
         "versions": library_versions(),
@@ -319,14 +332,9 @@ def write_report(args, settings, n_train: int, n_validation: int, tokenize_secon
         "accuracy_meaningful": accuracy_meaningful,
         "seeds": list(dict.fromkeys(r.seed for r in results)),
         "results": [r.__dict__ for r in results],
-        "summary": [s.__dict__ for s in summarize(results)],
+        "summary": [s.__dict__ for s in summaries],
     }
-    summaries = report["summary"]
-    if len(summaries) > 1 and not (args.mode == "compare" and args.skip_old):
-        report["speedup_b_over_a"] = summaries[1]["speedup"]
-        report["accuracy_b_minus_a"] = summaries[1]["val_accuracy_mean"] - summaries[0]["val_accuracy_mean"]
-    else:
-        report["speedup_b_over_a"] = report["accuracy_b_minus_a"] = None
+    report["speedup_b_over_a"], report["accuracy_b_minus_a"] = b_against_a(summaries, has_old(args)) or (None, None)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=2))
     return report
@@ -415,11 +423,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(seeds) > 1:
         print(f"\nover {len(seeds)} seeds ({', '.join(map(str, seeds))}):")
         print(format_summary(summaries))
-    if args.mode == "compare" and args.skip_old:
+    if not has_old(args):
         print("(a) left out (--skip-old): compare with an earlier run's (a) on the same machine and seeds")
     elif args.mode == "compare":
-        print(f"(b)/(a) samples per second: {summaries[1].speedup:.2f}x; validation accuracy (b) - (a): "
-              f"{summaries[1].val_accuracy_mean - summaries[0].val_accuracy_mean:+.3f}")
+        speedup, accuracy_difference = b_against_a(summaries, True)
+        print(f"(b)/(a) samples per second: {speedup:.2f}x; validation accuracy (b) - (a): {accuracy_difference:+.3f}")
     else:
         print(f"fast recipe / old settings, samples per second: {summaries[-1].speedup:.2f}x")
     return 0
