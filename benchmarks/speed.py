@@ -12,9 +12,10 @@ Two modes:
 
 * ``--mode compare`` (default): (a) the old notebook's settings, (b) the fast recipe.
 * ``--mode ladder``: starts from the old settings and adds one speed setting at a time
-  (batch size + learning rate, length grouping, mixed precision, fused AdamW, loader
-  workers, padding to a multiple of 8, and ``torch.compile`` with ``--compile``), so the
-  effect of each is measured; the last rung is the fast recipe itself.
+  (batch size + learning rate, length grouping in the ``Trainer``'s long-to-short order, the
+  same batches in random order, mixed precision, fused AdamW, loader workers, padding to a
+  multiple of 8, and ``torch.compile`` with ``--compile``), so the effect of each is
+  measured; the last rung is the fast recipe itself.
 
 ``--seeds 42,43,44`` trains every configuration once per seed and summarizes each over the
 seeds (mean samples/s; validation accuracy as mean and standard deviation): one run's accuracy
@@ -52,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout without installing the package
     sys.path.insert(0, str(ROOT))
 
+from course_utils.batching import LengthGroupedTrainer  # noqa: E402
 from course_utils.data import SAMPLE_DIR, check_split, read_table, split_files  # noqa: E402
 from course_utils.models import build_random_distilbert, label_maps, resolve_checkpoint  # noqa: E402
 from course_utils.settings import device_description, get_settings, library_versions  # noqa: E402
@@ -70,12 +72,15 @@ RANDOM_DISTILBERT = "random-distilbert"
 
 @dataclass
 class Config:
-    """One training configuration: TrainingArguments and the collator's padding multiple."""
+    """One training configuration: TrainingArguments, the collator's padding multiple, and the
+    Trainer class (the course's serves length-grouped batches in random order; the plain
+    ``Trainer`` runs them long to short)."""
 
     name: str
     args: Any
     pad_to_multiple_of: int | None = None
     notes: str = ""
+    trainer: type = LengthGroupedTrainer
 
 
 @dataclass
@@ -129,40 +134,46 @@ def encode(tokenizer, sentences: list[str], labels: list[int], max_length: int) 
 
 def ladder(output_dir: str, settings, n_train: int, compile: bool) -> list[Config]:
     """Old settings, then one speed setting added per rung; the last rung is the fast recipe."""
+    from transformers import Trainer, TrainingArguments
+
     device = device_kind()
     on_gpu = device == "cuda"
     old = dict(old_notebook_args(output_dir).to_dict())
     fast = fast_training_args(output_dir, settings, num_train_samples=n_train, evaluations=0, compile=compile,
                               disable_tqdm=True, logging_steps=10_000)
     keep = {k: v for k, v in old.items() if k in ("output_dir", "seed", "report_to", "save_strategy", "eval_strategy")}
-    steps: list[tuple[str, dict, int | None, str]] = [
-        ("old notebook (batch 8, fp32, random batches)", {}, None, ""),
+    # (name, TrainingArguments changes, padding multiple or None to keep, notes, Trainer class)
+    course = LengthGroupedTrainer
+    steps: list[tuple[str, dict, int | None, str, type]] = [
+        ("old notebook (batch 8, fp32, random batches)", {}, None, "", course),
         (f"+ batch {settings.batch_size}, lr {settings.learning_rate:g}",
          dict(per_device_train_batch_size=settings.batch_size, learning_rate=settings.learning_rate,
-              warmup_steps=0.1, per_device_eval_batch_size=max(64, settings.batch_size)), None, ""),
-        ("+ length-grouped batches", dict(train_sampling_strategy="group_by_length"), None, ""),
+              warmup_steps=0.1, per_device_eval_batch_size=max(64, settings.batch_size)), None, "", course),
+        ("+ length-grouped batches, Trainer's order", dict(train_sampling_strategy="group_by_length"), None,
+         "long to short in each group", Trainer),
+        ("+ the same batches in random order", {}, None, "", course),
     ]
     if on_gpu:
         precision = mixed_precision(device)
         steps += [
-            (f"+ mixed precision ({'bf16' if precision.get('bf16') else 'fp16'})", precision, None, ""),
-            ("+ fused AdamW", dict(optim="adamw_torch_fused"), None, ""),
-            ("+ 2 loader workers, pinned memory", dict(dataloader_num_workers=2, dataloader_pin_memory=True), None, ""),
-            ("+ pad to a multiple of 8", {}, 8, ""),
+            (f"+ mixed precision ({'bf16' if precision.get('bf16') else 'fp16'})", precision, None, "", course),
+            ("+ fused AdamW", dict(optim="adamw_torch_fused"), None, "", course),
+            ("+ 2 loader workers, pinned memory", dict(dataloader_num_workers=2, dataloader_pin_memory=True), None, "",
+             course),
+            ("+ pad to a multiple of 8", {}, 8, "", course),
         ]
         if compile:
-            steps.append(("+ torch.compile", dict(torch_compile=True), 8, "compilation time included"))
+            steps.append(("+ torch.compile", dict(torch_compile=True), 8, "compilation time included", course))
     else:  # mixed precision, fused AdamW, workers and pinned memory are GPU settings
         keep["dataloader_pin_memory"] = False
-    from transformers import TrainingArguments
 
     configs, current, pad = [], dict(old), None
-    for name, change, pad_change, notes in steps:
+    for name, change, pad_change, notes, trainer in steps:
         current.update(change)
         pad = pad_change if pad_change is not None else pad
         args = {k: v for k, v in current.items() if k in TrainingArguments.__dataclass_fields__}
         args.update(keep, disable_tqdm=True, logging_steps=10_000)
-        configs.append(Config(name, TrainingArguments(**args), pad, notes))
+        configs.append(Config(name, TrainingArguments(**args), pad, notes, trainer))
     differences = recipe_differences(configs[-1].args, fast)
     differences.pop("logging_steps", None)
     differences.pop("eval_steps", None)
@@ -219,7 +230,7 @@ def peak_memory_mb() -> float:
 
 
 def run(config: Config, checkpoint: str, tokenizer, train: list[dict], validation: list[dict], epochs: float) -> Result:
-    from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer
+    from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
     from accelerate.state import AcceleratorState
     from transformers.trainer_callback import PrinterCallback
 
@@ -232,8 +243,8 @@ def run(config: Config, checkpoint: str, tokenizer, train: list[dict], validatio
     # accelerate keeps one process-wide state and refuses a second mixed-precision mode;
     # each configuration here is a fresh run, so start from a clean state.
     AcceleratorState._reset_state(reset_partial_state=True)
-    trainer = Trainer(model=model, args=config.args, train_dataset=train, processing_class=tokenizer,
-                      data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=config.pad_to_multiple_of))
+    trainer = config.trainer(model=model, args=config.args, train_dataset=train, processing_class=tokenizer,
+                             data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=config.pad_to_multiple_of))
     trainer.remove_callback(PrinterCallback)  # no per-run metrics dict in the benchmark's output
     if torch.cuda.is_available():
         torch.cuda.synchronize()

@@ -5,7 +5,9 @@ Each speed setting, in one sentence (notebook 5 measures them):
 * **mixed precision**: bf16 on GPUs that support it, fp16 on older GPUs, fp32 on CPU
   (CPUs gain little and fp16 is unsupported there);
 * **length-grouped batches** (``train_sampling_strategy="group_by_length"``): sentences of
-  similar length share a batch, so little compute is spent on padding;
+  similar length share a batch, so little compute is spent on padding; train with
+  :class:`~course_utils.batching.LengthGroupedTrainer`, which serves those batches in random
+  order (the plain ``Trainer`` runs them long to short, which costs accuracy on short runs);
 * **dynamic padding** (``DataCollatorWithPadding``): each batch is padded to its own longest
   sentence, rounded up to a multiple of 8 on GPUs (tensor cores like that shape);
 * **a larger batch with a matching learning rate**: fewer optimizer steps, each better used;
@@ -227,8 +229,7 @@ def finetune(settings: RunSettings, strategy: str = "full", k: int | None = None
     With ``save_to`` it writes the model, tokenizer, a snapshot of the pretrained weights
     and ``course_run.json`` (settings and metrics) there, as notebook 5 does.
     """
-    from transformers import Trainer
-
+    from .batching import LengthGroupedTrainer
     from .data import label_names, load_sst2
     from .drift import snapshot
     from .freezing import freeze
@@ -243,9 +244,9 @@ def finetune(settings: RunSettings, strategy: str = "full", k: int | None = None
     counts = freeze(model, strategy, k)
     args = fast_training_args(settings.run_dir / "trainer", settings, num_train_samples=train.num_rows,
                               evaluations=evaluations, **overrides)
-    trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=encoded["validation"],
-                      processing_class=tokenizer, data_collator=data_collator(tokenizer),
-                      compute_metrics=compute_metrics_factory())
+    trainer = LengthGroupedTrainer(model=model, args=args, train_dataset=train, eval_dataset=encoded["validation"],
+                                   processing_class=tokenizer, data_collator=data_collator(tokenizer),
+                                   compute_metrics=compute_metrics_factory())
     start = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - start

@@ -52,6 +52,15 @@ def test_ladder_ends_with_the_fast_recipe(speed, tmp_path):
     fast = fast_training_args(str(tmp_path), settings, num_train_samples=64, evaluations=0)
     differences = recipe_differences(configs[-1].args, fast)
     assert set(differences) <= {"logging_steps", "eval_steps"}, differences
+    # Length grouping is measured twice: in the Trainer's long-to-short order, then in the course's random order.
+    from transformers import Trainer
+
+    from course_utils.batching import LengthGroupedTrainer
+
+    trainers = {c.name: c.trainer for c in configs}
+    assert trainers["+ length-grouped batches, Trainer's order"] is Trainer
+    assert trainers["+ the same batches in random order"] is LengthGroupedTrainer
+    assert configs[-1].trainer is LengthGroupedTrainer
 
 
 def test_seeds_give_one_run_each_and_a_summary(speed, tmp_path, capsys):
@@ -96,29 +105,6 @@ def test_variants_and_bad_input(speed, tmp_path):
         speed.parse_variants("64-1e-4")
     with pytest.raises(FileNotFoundError, match="pass --data"):
         speed.load_split(str(tmp_path), "train")
-
-
-def test_batch_order_experiment_keeps_batches_and_shuffles_their_order():
-    spec = importlib.util.spec_from_file_location("batch_order", ROOT / "benchmarks" / "batch_order.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    import torch
-
-    n = 2000  # 2000 sentences, batch 10: groups of 50 batches (the Trainer's default)
-    lengths = [(7 * i) % 61 + 1 for i in range(n)]
-    trainer = module._trainer_order(lengths, 10, generator=torch.Generator().manual_seed(0))
-    shuffled = module.shuffled_length_groups(lengths, 10, generator=torch.Generator().manual_seed(0))
-    assert sorted(shuffled) == list(range(n))  # every sentence once
-
-    def as_batches(order):
-        return [tuple(order[i:i + 10]) for i in range(0, n, 10)]
-
-    assert sorted(as_batches(shuffled)) == sorted(as_batches(trainer))  # the same batches, same padding
-    assert as_batches(shuffled) != as_batches(trainer)  # in another order
-    # The Trainer's order: long to short within a group (batch 0 of a group may hold the swapped-in longest one).
-    longest = [max(lengths[i] for i in batch) for batch in as_batches(trainer)[51:100]]
-    assert longest == sorted(longest, reverse=True)
-    assert [max(lengths[i] for i in b) for b in as_batches(shuffled)[51:100]] != sorted(longest, reverse=True)
 
 
 def test_skip_old_measures_only_the_fast_recipe(speed, tmp_path, capsys):

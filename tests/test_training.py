@@ -219,6 +219,9 @@ def test_finetune_returns_metrics(trained):
     history = result.trainer.state.log_history
     assert any("loss" in r for r in history) and any("eval_accuracy" in r for r in history)
     assert result.trainer.state.global_step == training.training_steps(64, s.batch_size, s.epochs)
+    from course_utils.batching import LengthGroupedTrainer
+
+    assert isinstance(result.trainer, LengthGroupedTrainer)  # notebook 5's batch order
 
 
 def test_finetune_saves_a_complete_run(trained, tiny_path):
