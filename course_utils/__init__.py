@@ -11,6 +11,7 @@ One small module per idea the notebooks teach:
 ``freezing``   transfer learning vs fine-tuning: which weights may change
 ``metrics``    accuracy / F1 as offline ``evaluate`` metrics, Trainer ``compute_metrics``
 ``training``   the fast fine-tuning recipe, the old notebook's settings, saved runs
+``batching``   length-grouped batches in random order, and the Trainer that serves them
 ``drift``      how far each weight moved: snapshot, compare, plots
 ``plots``      learning curves and confusion matrix
 ``offline``    copying a checkpoint and SST-2 to local folders for an offline classroom
