@@ -40,6 +40,13 @@ from transformers import Trainer
 GROUP_BATCHES = 50
 
 
+def _check_sizes(batch_size: int, group_batches: int) -> None:
+    if batch_size < 1:
+        raise ValueError(f"batch_size={batch_size}: a batch needs at least one sentence; use e.g. 32.")
+    if group_batches < 1:
+        raise ValueError(f"group_batches={group_batches}: a group needs at least one batch; use e.g. 50.")
+
+
 def length_grouped_batches(lengths: Sequence[int], batch_size: int, *, group_batches: int = GROUP_BATCHES,
                            generator: torch.Generator | None = None) -> list[list[int]]:
     """Indices of ``lengths`` cut into batches of similar length, the batches in random order.
@@ -57,10 +64,7 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int, *, group_bat
         generator: a seeded ``torch.Generator`` for a fixed order; ``None`` uses torch's global
             random state, which the ``Trainer`` seeds with ``args.seed``.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size={batch_size}: a batch needs at least one sentence; use e.g. 32.")
-    if group_batches < 1:
-        raise ValueError(f"group_batches={group_batches}: a group needs at least one batch; use e.g. 50.")
+    _check_sizes(batch_size, group_batches)
     n = len(lengths)
     if n == 0:
         return []
@@ -92,8 +96,7 @@ class ShuffledLengthGroupedSampler(Sampler[int]):
 
     def __init__(self, lengths: Sequence[int], batch_size: int, group_batches: int = GROUP_BATCHES,
                  generator: torch.Generator | None = None):
-        if batch_size < 1:
-            raise ValueError(f"batch_size={batch_size}: a batch needs at least one sentence; use e.g. 32.")
+        _check_sizes(batch_size, group_batches)  # here, not at the first epoch
         self.lengths = list(lengths)
         self.batch_size = batch_size
         self.group_batches = group_batches
