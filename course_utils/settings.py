@@ -213,6 +213,31 @@ def get_settings(profile: str | None = None, env: Mapping[str, str] | None = Non
     return RunSettings(overridden=tuple(dict.fromkeys(overridden)), **values)
 
 
+def quiet_libraries() -> None:
+    """Keep notebook outputs about the lesson: no load reports, no download or map progress bars.
+
+    Notebook 1 shows and explains one load report; every later notebook calls this in its set-up.
+    It runs the libraries' own switches, nothing else::
+
+        transformers.logging.set_verbosity_error()    # no LOAD REPORT tables, no info messages
+        transformers.logging.disable_progress_bar()   # no "Loading weights" bars
+        datasets.disable_progress_bars()              # no "Map" / "Filter" bars
+
+    The Trainer's own progress table (an HTML widget in notebooks) is switched off per run with
+    ``TrainingArguments(disable_tqdm=True)``.
+    """
+    import warnings
+
+    import datasets
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+    # tqdm's one-time notice that ipywidgets is missing: text bars are what the course wants.
+    warnings.filterwarnings("ignore", message="IProgress not found")
+
+
 def device_description() -> str:
     """One line about the device training will use, e.g. ``CPU (2 threads)``."""
     import torch
