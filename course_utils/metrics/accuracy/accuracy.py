@@ -1,0 +1,28 @@
+"""Accuracy, as an ``evaluate`` metric module: load it with ``evaluate.load(<this folder>)``.
+
+The same computation as the Hub's ``evaluate.load("accuracy")`` (scikit-learn's
+``accuracy_score``), shipped with the course so that it loads without a connection, and
+with checked inputs (class ids, not scores or text labels).
+"""
+
+import datasets
+import evaluate
+from sklearn.metrics import accuracy_score
+
+from course_utils.metrics._checks import CheckedInputs, check_pair
+
+
+class Accuracy(CheckedInputs, evaluate.Metric):
+    def _info(self):
+        return evaluate.MetricInfo(
+            description="Accuracy: the share of predictions equal to the reference label.",
+            citation="",
+            inputs_description="predictions, references: lists of class ids (ints).",
+            features=datasets.Features({"predictions": datasets.Value("int64"),
+                                        "references": datasets.Value("int64")}),
+        )
+
+    def _compute(self, predictions, references, normalize=True, sample_weight=None):
+        predictions, references = check_pair(predictions, references)
+        return {"accuracy": float(accuracy_score(references, predictions, normalize=normalize,
+                                                 sample_weight=sample_weight))}

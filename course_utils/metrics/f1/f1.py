@@ -1,0 +1,28 @@
+"""F1, as an ``evaluate`` metric module: load it with ``evaluate.load(<this folder>)``.
+
+The same computation as the Hub's ``evaluate.load("f1")`` (scikit-learn's ``f1_score``; by
+default the F1 of class 1, *positive*), shipped with the course so that it loads without a
+connection, and with checked inputs (class ids, not scores or text labels).
+"""
+
+import datasets
+import evaluate
+from sklearn.metrics import f1_score
+
+from course_utils.metrics._checks import CheckedInputs, check_pair
+
+
+class F1(CheckedInputs, evaluate.Metric):
+    def _info(self):
+        return evaluate.MetricInfo(
+            description="F1: harmonic mean of precision and recall of the positive class.",
+            citation="",
+            inputs_description="predictions, references: lists of class ids (ints); pos_label (default 1).",
+            features=datasets.Features({"predictions": datasets.Value("int64"),
+                                        "references": datasets.Value("int64")}),
+        )
+
+    def _compute(self, predictions, references, labels=None, pos_label=1, average="binary", sample_weight=None):
+        predictions, references = check_pair(predictions, references)
+        return {"f1": float(f1_score(references, predictions, labels=labels, pos_label=pos_label,
+                                     average=average, sample_weight=sample_weight, zero_division=0.0))}
