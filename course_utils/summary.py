@@ -75,7 +75,17 @@ def block_order(blocks) -> list[str]:
     return sorted(set(blocks), key=key)
 
 
-def _check_transformer(model: nn.Module, what: str) -> None:
+def check_transformer(model: nn.Module, what: str = "this function") -> None:
+    """Raise a ``TypeError`` naming ``what`` unless ``model`` is a Hugging Face transformer.
+
+    A transformer here is a PyTorch module with a ``config`` that has a ``vocab_size``: what
+    ``AutoModelForSequenceClassification.from_pretrained`` returns, DistilBERT or BERT alike.
+
+    >>> check_transformer(nn.Linear(4, 2), "parameter_table()")
+    Traceback (most recent call last):
+    ...
+    TypeError: parameter_table() expects a Hugging Face transformer (with .config.vocab_size), got Linear. ...
+    """
     if not isinstance(model, nn.Module):
         raise TypeError(f"{what} needs a PyTorch model, got {type(model).__name__}. Pass the model from from_pretrained().")
     config = getattr(model, "config", None)
@@ -87,33 +97,53 @@ def _check_transformer(model: nn.Module, what: str) -> None:
         )
 
 
+# The old private name, kept until course_utils.freezing imports check_transformer instead.
+_check_transformer = check_transformer
+
+
+def _tiny_classifier():
+    """The smoke profile's tiny DistilBERT with a fresh 2-label head (for the examples below)."""
+    from transformers import AutoModelForSequenceClassification
+
+    from .models import resolve_checkpoint
+
+    return AutoModelForSequenceClassification.from_pretrained(resolve_checkpoint("tiny-distilbert"), num_labels=2)
+
+
 def parameter_table(model: nn.Module) -> pd.DataFrame:
     """Parameters per block (embeddings, each layer, head): total, trainable, share of the model.
 
+    The ``total`` row is the library's own count, ``model.num_parameters()`` (and
+    ``num_parameters(only_trainable=True)``) for transformers models; the blocks add up to it.
+
     Example:
-        >>> from course_utils.models import load_for_classification
-        >>> _, model = load_for_classification("tiny-distilbert", ["negative", "positive"])
-        >>> parameter_table(model).index.tolist()
+        >>> parameter_table(_tiny_classifier()).index.tolist()
         ['embeddings', 'layer 0', 'layer 1', 'head', 'total']
     """
-    _check_transformer(model, "parameter_table()")
+    check_transformer(model, "parameter_table()")
     rows = [
         {"block": block_of(name), "parameters": p.numel(), "trainable": p.numel() if p.requires_grad else 0}
         for name, p in model.named_parameters()
     ]
     table = pd.DataFrame(rows).groupby("block")[["parameters", "trainable"]].sum()
     table = table.loc[block_order(table.index)]
-    table.loc["total"] = table.sum()
+    if hasattr(model, "num_parameters"):  # a transformers PreTrainedModel counts its own parameters
+        table.loc["total"] = [model.num_parameters(), model.num_parameters(only_trainable=True)]
+    else:
+        table.loc["total"] = table.sum()
     table["share %"] = (100 * table["parameters"] / table.loc["total", "parameters"]).round(1)
     return table
 
 
 def example_inputs(model: nn.Module, batch_size: int = 2, seq_len: int = 16) -> dict[str, torch.Tensor]:
-    """Integer token ids and an attention mask shaped like a real batch (torchinfo's default
-    float inputs cannot go through an embedding layer)."""
-    _check_transformer(model, "example_inputs()")
-    if batch_size < 1 or seq_len < 2:
-        raise ValueError(f"batch_size must be ≥ 1 and seq_len ≥ 2 (got {batch_size}, {seq_len}).")
+    """Integer token ids and an attention mask shaped like a tokenized batch.
+
+    torchinfo's ``input_size`` makes float inputs by default, and an embedding layer only looks
+    up integers: these random ids from the vocabulary (seeded) go in as ``input_data``.
+    """
+    check_transformer(model, "example_inputs()")
+    if not (isinstance(batch_size, int) and isinstance(seq_len, int)) or batch_size < 1 or seq_len < 2:
+        raise ValueError(f"batch_size must be ≥ 1 and seq_len ≥ 2, both whole numbers (got {batch_size!r}, {seq_len!r}).")
     max_positions = getattr(model.config, "max_position_embeddings", seq_len)
     if seq_len > max_positions:
         raise ValueError(f"seq_len={seq_len} is longer than this model's {max_positions} positions; use a smaller seq_len.")
@@ -126,21 +156,25 @@ def example_inputs(model: nn.Module, batch_size: int = 2, seq_len: int = 16) -> 
 
 
 def summarize(model: nn.Module, batch_size: int = 2, seq_len: int = 16, depth: int = 3):
-    """A torchinfo summary of a transformer run on integer inputs.
+    """The course's torchinfo summary of a transformer: integer inputs, output shapes, parameters
+    and trainable flags per module, with the module names.
 
-    Returns torchinfo's ``ModelStatistics``; print it (or let the notebook show it).
+    It is ``torchinfo.summary(model, input_data=example_inputs(...), depth=depth, verbose=0, ...)``
+    with three columns and the ``var_names`` row setting. Returns torchinfo's ``ModelStatistics``:
+    ``print`` it for the table, or read ``.total_params`` and ``.trainable_params``.
 
     Example:
-        >>> from course_utils.models import load_for_classification
-        >>> _, model = load_for_classification("tiny-distilbert", ["negative", "positive"])
+        >>> model = _tiny_classifier()
         >>> stats = summarize(model, depth=1)
-        >>> stats.total_params == sum(p.numel() for p in model.parameters())
+        >>> stats.total_params == model.num_parameters()
         True
     """
-    from torchinfo import summary
+    from torchinfo import Units, summary
 
+    if not isinstance(depth, int) or depth < 0:
+        raise ValueError(f"depth must be a whole number ≥ 0 (how many module levels to show), got {depth!r}.")
     inputs = example_inputs(model, batch_size, seq_len)
-    return summary(
+    stats = summary(
         model,
         input_data=inputs,
         depth=depth,
@@ -149,3 +183,7 @@ def summarize(model: nn.Module, batch_size: int = 2, seq_len: int = 16, depth: i
         col_width=16,
         verbose=0,
     )
+    # torchinfo 1.8 labels the mult-adds line "(Units.MEGABYTES)" on Python >= 3.11
+    # (TylerYep/torchinfo#350); plain numbers print cleanly.
+    stats.formatting.macs_units = Units.NONE
+    return stats

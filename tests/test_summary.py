@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_utils.summary import block_of, block_order, example_inputs, layer_index, parameter_table, submodule_of, summarize
+from course_utils.summary import (
+    block_of,
+    block_order,
+    check_transformer,
+    example_inputs,
+    layer_index,
+    parameter_table,
+    submodule_of,
+    summarize,
+)
 
 # (parameter name, layer index, block, sub-module), written out for both naming styles.
 NAMES = [
@@ -94,31 +103,70 @@ def test_parameter_table_bert(tiny_bert):
         assert table.loc[block, "parameters"] == n == table.loc[block, "trainable"]
 
 
+def test_parameter_table_total_is_the_libraries_count(tiny_bert):
+    """The total row agrees with transformers' own count and with a plain sum, frozen weights included."""
+    tiny_bert.bert.embeddings.word_embeddings.weight.requires_grad = False
+    table = parameter_table(tiny_bert)
+    assert table.loc["total", "parameters"] == sum(p.numel() for p in tiny_bert.parameters())
+    assert table.loc["total", "trainable"] == sum(p.numel() for p in tiny_bert.parameters() if p.requires_grad)
+    assert table.drop(index="total")[["parameters", "trainable"]].sum().tolist() == table.loc["total", ["parameters", "trainable"]].tolist()
+
+
 def test_parameter_table_of_a_non_transformer():
-    with pytest.raises(TypeError, match=r"parameter_table\(\) expects a Hugging Face transformer \(with \.config\.vocab_size\), got Linear\. "
-                                        r"Pass a model loaded with AutoModelForSequenceClassification\.from_pretrained.*torchinfo\.summary"):
+    with pytest.raises(TypeError, match=r"parameter_table\(\).*Hugging Face transformer.*got Linear"):
         parameter_table(torch.nn.Linear(4, 2))
 
 
 @pytest.mark.parametrize("not_a_model", ["distilbert-base-uncased", {"weight": torch.zeros(2)}, None])
 def test_parameter_table_of_a_non_module(not_a_model):
-    with pytest.raises(TypeError, match=rf"parameter_table\(\) needs a PyTorch model, got {type(not_a_model).__name__}\. Pass the model from from_pretrained\(\)"):
+    with pytest.raises(TypeError, match=rf"parameter_table\(\) needs a PyTorch model, got {type(not_a_model).__name__}"):
         parameter_table(not_a_model)
 
 
+def test_check_transformer_accepts_models_and_names_the_caller(tiny_model, tiny_bert):
+    check_transformer(tiny_model, "freeze()")
+    check_transformer(tiny_bert)
+    with pytest.raises(TypeError, match=r"freeze\(\) expects a Hugging Face transformer"):
+        check_transformer(torch.nn.Embedding(10, 4), "freeze()")
+    with pytest.raises(TypeError, match=r"snapshot\(\) needs a PyTorch model, got str"):
+        check_transformer("bert-base-uncased", "snapshot()")
+
+
 def test_summarize_counts_every_parameter(tiny_model):
+    for p in tiny_model.pre_classifier.parameters():
+        p.requires_grad = False
     stats = summarize(tiny_model, depth=2)
     assert stats.total_params == sum(p.numel() for p in tiny_model.parameters())
-    assert "DistilBertForSequenceClassification" in str(stats)
+    assert stats.trainable_params == sum(p.numel() for p in tiny_model.parameters() if p.requires_grad)
+    assert stats.trainable_params < stats.total_params
+    text = str(stats)
+    assert "DistilBertForSequenceClassification" in text and "(pre_classifier)" in text
 
 
 def test_summarize_bert(tiny_bert):
-    stats = summarize(tiny_bert, batch_size=1, seq_len=8, depth=1)
+    stats = summarize(tiny_bert, batch_size=1, seq_len=8, depth=2)
     assert stats.total_params == sum(p.numel() for p in tiny_bert.parameters())
+    assert "[1, 8, 32]" in str(stats)  # the encoder's output: one 32-wide vector per token
+
+
+def test_summarize_prints_clean_units(tiny_model):
+    text = str(summarize(tiny_model, depth=1))
+    assert "Total mult-adds" in text and "Units." not in text
+
+
+def test_summarize_depth_hides_inner_modules(tiny_model):
+    shallow, deep = str(summarize(tiny_model, depth=1)), str(summarize(tiny_model, depth=3))
+    assert "(word_embeddings)" not in shallow and "(word_embeddings)" in deep
+
+
+@pytest.mark.parametrize("depth", [-1, 1.5, "2"])
+def test_summarize_bad_depth(tiny_model, depth):
+    with pytest.raises(ValueError, match=r"depth must be a whole number"):
+        summarize(tiny_model, depth=depth)
 
 
 def test_summarize_of_a_non_transformer():
-    with pytest.raises(TypeError, match=r"example_inputs\(\) expects a Hugging Face transformer.*torchinfo\.summary\(model, input_size=\.\.\.\)"):
+    with pytest.raises(TypeError, match=r"Hugging Face transformer.*torchinfo\.summary"):
         summarize(torch.nn.Linear(4, 2))
     with pytest.raises(TypeError, match=r"needs a PyTorch model, got list"):
         summarize([torch.nn.Linear(4, 2)])
@@ -133,7 +181,7 @@ def test_example_inputs_look_like_a_batch(tiny_model):
     assert torch.equal(example_inputs(tiny_model, 3, 10)["input_ids"], ids)  # seeded
 
 
-@pytest.mark.parametrize("batch_size, seq_len", [(0, 16), (2, 1)])
+@pytest.mark.parametrize("batch_size, seq_len", [(0, 16), (2, 1), (2.0, 16)])
 def test_example_inputs_bad_sizes(tiny_model, batch_size, seq_len):
     with pytest.raises(ValueError, match=r"batch_size must be ≥ 1 and seq_len ≥ 2"):
         example_inputs(tiny_model, batch_size, seq_len)
@@ -141,5 +189,5 @@ def test_example_inputs_bad_sizes(tiny_model, batch_size, seq_len):
 
 def test_example_inputs_too_long(tiny_model):
     limit = tiny_model.config.max_position_embeddings
-    with pytest.raises(ValueError, match=rf"seq_len={limit + 1} is longer than this model's {limit} positions; use a smaller seq_len"):
+    with pytest.raises(ValueError, match=rf"seq_len={limit + 1} is longer.*{limit} positions"):
         example_inputs(tiny_model, seq_len=limit + 1)
