@@ -1,4 +1,4 @@
-"""course_utils.plots: learning curves from a Trainer's log history, the confusion matrix, course style."""
+"""course_utils.plots: learning curves and the learning rate from a Trainer's log history, course style."""
 
 from __future__ import annotations
 
@@ -7,15 +7,17 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from sklearn.metrics import confusion_matrix as sk_confusion_matrix  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
 
 from course_utils.plots import (  # noqa: E402
-    FIGSIZE, confusion_matrix, learning_curves, plot_confusion_matrix, plot_learning_curves, use_course_style,
+    FIGSIZE,
+    learning_curves,
+    learning_rates,
+    plot_learning_curves,
+    plot_learning_rate,
+    use_course_style,
 )
-
-NAMES = ["negative", "positive"]
 
 # Shaped like trainer.state.log_history: training logs, evaluations, and the final summary.
 HISTORY = [
@@ -49,13 +51,13 @@ def test_learning_curves_without_evaluations():
 
 
 def test_learning_curves_of_empty_history():
-    with pytest.raises(ValueError, match=r"log_history is empty: train first \(trainer\.train\(\)\), then pass trainer\.state\.log_history"):
+    with pytest.raises(ValueError, match=r"log_history is empty.*trainer\.train\(\)"):
         learning_curves([])
 
 
 def test_learning_curves_without_loss_entries():
     only_evals = [r for r in HISTORY if "loss" not in r]
-    with pytest.raises(ValueError, match=r"log_history has no training-loss entries\. Set logging_steps smaller than the number of training steps"):
+    with pytest.raises(ValueError, match=r"no training-loss entries.*logging_steps"):
         learning_curves(only_evals)
 
 
@@ -80,60 +82,59 @@ def test_plot_learning_curves_of_empty_history():
         plot_learning_curves([])
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_confusion_matrix_matches_sklearn(seed):
-    rng = np.random.default_rng(seed)
-    references, predictions = rng.integers(0, 2, 100), rng.integers(0, 2, 100)
-    table = confusion_matrix(references, predictions, NAMES)
-    assert table.to_numpy().tolist() == sk_confusion_matrix(references, predictions, labels=[0, 1]).tolist()
-    assert table.index.tolist() == NAMES and table.columns.tolist() == NAMES
-    assert (table.index.name, table.columns.name) == ("true", "predicted")
-    assert table.to_numpy().sum() == 100
+def test_learning_rates_in_step_order():
+    shuffled = [HISTORY[3], HISTORY[0], HISTORY[2], HISTORY[1]]
+    rates = learning_rates(shuffled)
+    assert rates["step"].tolist() == [5, 10, 15]
+    assert rates["learning_rate"].tolist() == [1e-4, 8e-5, 4e-5]
 
 
-def test_confusion_matrix_three_classes_and_plain_lists():
-    table = confusion_matrix([0, 1, 2, 2], [0, 2, 2, 1], ["neg", "neutral", "pos"])
-    assert table.loc["pos", "neutral"] == 1 and table.loc["neutral", "pos"] == 1 and table.loc["pos", "pos"] == 1
+def test_learning_rates_of_empty_history():
+    with pytest.raises(ValueError, match=r"log_history is empty"):
+        learning_rates([])
 
 
-def test_confusion_matrix_of_nothing_is_all_zero():
-    assert confusion_matrix([], [], NAMES).to_numpy().tolist() == [[0, 0], [0, 0]]
+def test_learning_rates_without_learning_rate_entries():
+    without = [{k: v for k, v in r.items() if k != "learning_rate"} for r in HISTORY]
+    with pytest.raises(ValueError, match=r"no learning_rate entries.*logging_steps"):
+        learning_rates(without)
 
 
-def test_confusion_matrix_lengths_must_match():
-    with pytest.raises(ValueError, match=r"references and predictions differ in length \(3 vs 2\); pass one prediction per reference"):
-        confusion_matrix([0, 1, 1], [0, 1], NAMES)
-
-
-@pytest.mark.parametrize("references, predictions, which", [
-    ([0, 2, 1], [0, 1, 1], "references"),
-    ([0, -1, 1], [0, 1, 1], "references"),
-    ([0, 1, 1], [0, 1, 5], "predictions"),
-])
-def test_confusion_matrix_ids_out_of_range(references, predictions, which):
-    with pytest.raises(ValueError, match=rf"{which} hold ids outside 0\.\.1 \(labels \['negative', 'positive'\]\)\. Hidden test labels \(-1\) cannot be scored"):
-        confusion_matrix(references, predictions, NAMES)
-
-
-def test_plot_confusion_matrix_writes_the_counts():
-    references, predictions = [0, 0, 1, 1, 1], [0, 1, 1, 1, 0]
-    ax = plot_confusion_matrix(references, predictions, NAMES)
+def test_plot_learning_rate_draws_the_logged_schedule():
+    ax = plot_learning_rate(HISTORY)
     assert isinstance(ax, matplotlib.axes.Axes)
-    expected = sk_confusion_matrix(references, predictions).flatten().tolist()  # row by row, as drawn
-    assert [int(t.get_text()) for t in ax.texts] == expected
-    assert [t.get_text() for t in ax.get_xticklabels()] == NAMES
+    (line,) = ax.get_lines()
+    assert line.get_xdata().tolist() == [5, 10, 15]
+    assert line.get_ydata().tolist() == [1e-4, 8e-5, 4e-5]
+    assert ax.get_ylabel() == "learning rate" and ax.get_xlabel() == "step"
+    assert ax.get_ylim()[0] == 0  # the schedule's height is read against zero
     _, given = plt.subplots()
-    assert plot_confusion_matrix(references, predictions, NAMES, ax=given) is given
+    assert plot_learning_rate(HISTORY, ax=given, title="Run 1") is given and given.get_title() == "Run 1"
 
 
-def test_plot_confusion_matrix_bad_input():
-    with pytest.raises(ValueError, match=r"differ in length"):
-        plot_confusion_matrix([0, 1], [0], NAMES)
+def test_plot_learning_rate_bad_input():
+    with pytest.raises(ValueError, match=r"no learning_rate entries"):
+        plot_learning_rate([{"eval_loss": 0.5, "step": 10}])
 
 
 def test_use_course_style():
     with matplotlib.rc_context():
         use_course_style()
         assert tuple(plt.rcParams["figure.figsize"]) == FIGSIZE
-        assert plt.rcParams["figure.dpi"] == 100
+        assert plt.rcParams["figure.dpi"] == 144 and plt.rcParams["savefig.dpi"] == 144
         assert plt.rcParams["axes.spines.top"] is False
+        assert plt.rcParams["axes.grid"] is False  # heatmaps get no grid lines
+        assert plt.rcParams["font.size"] >= 11
+        colours = [to_hex(c["color"]) for c in plt.rcParams["axes.prop_cycle"]]
+        assert colours[:3] == ["#006ba4", "#ff800e", "#ababab"]  # tableau-colorblind10, not tab:blue/orange/green
+        assert plt.rcParams["image.cmap"] == "viridis"
+
+
+def test_use_course_style_lines_use_the_palette():
+    with matplotlib.rc_context():
+        use_course_style()
+        fig = plot_learning_curves(HISTORY)
+        ax_loss, ax_acc = fig.axes
+        train_line, eval_line = ax_loss.get_lines()
+        assert to_hex(train_line.get_color()) == "#006ba4" and to_hex(eval_line.get_color()) == "#ff800e"
+        assert to_hex(ax_acc.get_lines()[0].get_color()) == "#ff800e"  # validation: one colour in both panels
