@@ -2,13 +2,15 @@
 
 The course uses two words, defined once in notebook 1:
 
-* **transfer learning (feature extraction)**: the pretrained encoder stays frozen; only a new
-  head is trained (strategy ``"head"``);
+* **transfer learning with a frozen encoder**: the encoder's weights stay as they were; only the
+  head, everything after the encoder, is trained (strategy ``"head"``). The head is new for
+  DistilBERT (``pre_classifier`` + ``classifier``); BERT-style checkpoints bring a pretrained
+  ``pooler``, which the head strategy trains along with the new ``classifier``;
 * **fine-tuning**: pretrained weights are updated too, with a small learning rate, either the
   top *k* layers (``"top-k"``) or all of them (``"full"``).
 
 Freezing sets ``requires_grad = False``: those weights get no gradient, the optimizer never
-sees them, and they leave training exactly as they came in.
+updates them, and they leave training exactly as they came in.
 
 Example:
     >>> from course_utils.models import load_for_classification
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from .summary import _check_transformer, block_of, layer_index
+from .summary import block_of, check_transformer, layer_index
 
 STRATEGIES = ("head", "top-k", "full")
 
@@ -71,7 +73,7 @@ def freeze(model: nn.Module, strategy: str, k: int | None = None) -> dict[str, f
         >>> freeze(model, "full")["frozen"]
         0
     """
-    _check_transformer(model, "freeze()")
+    check_transformer(model, "freeze()")
     if strategy not in STRATEGIES:
         raise ValueError(f"Unknown strategy {strategy!r}. Choose one of {', '.join(STRATEGIES)} (for 'top-k' also pass k=2, say).")
     n = num_layers(model)

@@ -1,26 +1,23 @@
-"""The fast fine-tuning recipe (notebooks 5 and 8, and the benchmark), next to the old one.
+"""Notebook 5's recipe as functions, for what trains outside notebook 5, and the saved run.
 
-Each speed setting, in one sentence (notebook 5 measures them):
+Notebook 5 writes every step with the libraries' own API (``Dataset.map``, ``TrainingArguments``,
+``Trainer``, ``trainer.save_model``). The functions here repeat the same steps so that
+notebooks 6-8 can run on their own: when notebook 5's model is missing, :func:`ensure_finetuned`
+trains the same model (same data, same seeded order, same arguments) and saves it the same way.
+Notebook 5 checks its own arguments against :func:`training_arguments`.
 
-* **mixed precision**: bf16 on GPUs that support it, fp16 on older GPUs, fp32 on CPU
-  (CPUs gain little and fp16 is unsupported there);
-* **length-grouped batches** (``train_sampling_strategy="group_by_length"``): sentences of
-  similar length share a batch, so little compute is spent on padding; train with
-  :class:`~course_utils.batching.LengthGroupedTrainer`, which serves those batches in random
-  order (the plain ``Trainer`` runs them long to short, which costs accuracy on short runs);
-* **dynamic padding** (``DataCollatorWithPadding``): each batch is padded to its own longest
-  sentence, rounded up to a multiple of 8 on GPUs (tensor cores like that shape);
-* **a larger batch with a matching learning rate**: fewer optimizer steps, each better used;
-* **fused AdamW** on GPU: one kernel updates all weights instead of one per tensor;
-* **data loading off the training loop**: worker processes and pinned memory on GPU;
-* **torch.compile** (optional): fuses the model's small operations on GPU;
-* **tokenize once**: :func:`tokenize_dataset` caches the token ids on disk.
+A saved run is a folder with what ``trainer.save_model`` writes (weights, config, tokenizer),
+the pretrained weights before training (:data:`SNAPSHOT`, for notebook 7's drift) and
+:data:`RUN_INFO`: the run's settings, metrics and the size and SHA-256 of every file. A folder
+is reused only when that record is complete, its files match it, and its settings are the
+current ones: a save that was interrupted, or two notebooks training at once, can never leave
+a folder that is trusted by mistake.
 
 Example:
     >>> from course_utils.settings import get_settings
-    >>> args = fast_training_args("out", get_settings("smoke"), num_train_samples=512)
+    >>> args = training_arguments(get_settings("smoke"), "out", num_train_samples=512)
     >>> args.train_sampling_strategy, args.per_device_train_batch_size
-    ('group_by_length', 32)
+    ('sequential', 32)
 """
 
 from __future__ import annotations
@@ -28,29 +25,28 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import torch
-
 from .settings import RunSettings
 
-if TYPE_CHECKING:  # datasets is imported where it is used, so the benchmark runs without it
+if TYPE_CHECKING:
     import datasets
 
-# TrainingArguments fields the recipe sets; notebook 5 checks its own arguments against these.
-RECIPE_FIELDS = (
-    "learning_rate", "per_device_train_batch_size", "per_device_eval_batch_size", "num_train_epochs",
-    "warmup_steps", "weight_decay", "train_sampling_strategy", "bf16", "fp16", "optim",
-    "dataloader_num_workers", "dataloader_pin_memory", "torch_compile", "eval_strategy",
-    "eval_steps", "logging_steps", "save_strategy", "report_to", "seed",
-)
+RUN_INFO = "course_run.json"
+SNAPSHOT = "pretrained_snapshot.safetensors"
+RUN_FORMAT = 2  # bump when the record's layout changes: older records are then retrained
 
 
 def device_kind() -> str:
     """``"cuda"``, ``"mps"`` or ``"cpu"``: what the Trainer will train on."""
+    import torch
+
     if torch.cuda.is_available():
         return "cuda"
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
@@ -67,135 +63,42 @@ def mixed_precision(device: str | None = None) -> dict[str, bool]:
     device = device or device_kind()
     if device != "cuda":
         return {}
+    import torch
+
     # including_emulation=False: a T4 "supports" bf16 only by slow emulation, so it gets fp16.
     return {"bf16": True} if torch.cuda.is_bf16_supported(including_emulation=False) else {"fp16": True}
 
 
 def pad_multiple(device: str | None = None) -> int | None:
-    """Pad batches to a multiple of 8 on CUDA (tensor-core friendly); no rounding elsewhere."""
+    """Pad batches to a multiple of 8 on CUDA (the shapes tensor cores like); no rounding elsewhere."""
     return 8 if (device or device_kind()) == "cuda" else None
 
 
-def data_collator(tokenizer, device: str | None = None):
-    """Dynamic padding: each batch padded to its longest sentence (see :func:`pad_multiple`)."""
-    from transformers import DataCollatorWithPadding
+def tokenize(raw: datasets.DatasetDict, tokenizer, max_length: int) -> datasets.DatasetDict:
+    """Token ids for every split: ``map(batched=True)``, truncation at ``max_length``, no padding.
 
-    return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_multiple(device))
-
-
-def _cache_key(raw: datasets.DatasetDict, tokenizer, max_length: int) -> str:
-    vocab = hashlib.sha256(json.dumps(sorted(tokenizer.get_vocab().items())).encode()).hexdigest()[:12]
-    parts = [vocab, str(max_length), type(tokenizer).__name__] + [f"{s}:{raw[s]._fingerprint}" for s in sorted(raw)]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
-
-
-def tokenize_dataset(raw: datasets.DatasetDict, tokenizer, max_length: int,
-                     cache_dir: str | Path | None = None) -> datasets.DatasetDict:
-    """Tokenize every split once (``map(batched=True)``, truncation, no padding) and cache it.
-
-    With ``cache_dir`` the token ids are saved there, keyed by vocabulary, ``max_length``
-    and the data's fingerprint, and loaded from disk the next time.
+    ``datasets`` caches the result next to data loaded with ``load_dataset``, so a second call
+    with the same data, tokenizer and length reads it from disk.
 
     Example:
+        >>> from transformers import AutoTokenizer
         >>> from course_utils.data import load_sst2
-        >>> from course_utils.models import load_for_classification
-        >>> tok, _ = load_for_classification("tiny-distilbert", ["negative", "positive"])
-        >>> encoded = tokenize_dataset(load_sst2("sample"), tok, max_length=64)
-        >>> "input_ids" in encoded["train"].column_names
-        True
+        >>> from course_utils.models import resolve_checkpoint
+        >>> tokenizer = AutoTokenizer.from_pretrained(resolve_checkpoint("tiny-distilbert"))
+        >>> encoded = tokenize(load_sst2("sample"), tokenizer, max_length=64)
+        >>> max(len(ids) for ids in encoded["train"]["input_ids"])
+        64
     """
-    if max_length < 2:
-        raise ValueError(f"max_length={max_length} leaves no room for [CLS] and [SEP]; use e.g. 64 or 128.")
-    if "sentence" not in raw[next(iter(raw))].column_names:
-        raise ValueError("tokenize_dataset() needs raw SST-2 with a 'sentence' column (from load_sst2()).")
-    import datasets
-
-    target = None
-    if cache_dir is not None:
-        target = Path(cache_dir) / f"tokenized-{_cache_key(raw, tokenizer, max_length)}"
-        if (target / "dataset_dict.json").exists():
-            return datasets.load_from_disk(str(target))
+    if not isinstance(max_length, int) or max_length < 2:
+        raise ValueError(f"max_length={max_length!r} leaves no room for [CLS] and [SEP]; use a whole number such as 64 or 128.")
+    first = next(iter(raw.values()), None)
+    if first is None or "sentence" not in first.column_names:
+        raise ValueError("tokenize() needs SST-2 with a 'sentence' column, as load_sst2() returns it.")
 
     def encode(batch):
         return tokenizer(batch["sentence"], truncation=True, max_length=max_length)
 
-    encoded = raw.map(encode, batched=True, desc="Tokenizing")
-    if target is not None:
-        encoded.save_to_disk(str(target))
-        encoded = datasets.load_from_disk(str(target))
-    return encoded
-
-
-def training_steps(num_train_samples: int, batch_size: int, epochs: float) -> int:
-    """Optimizer steps for a run: ``ceil(samples / batch) × epochs``."""
-    return max(1, math.ceil(math.ceil(num_train_samples / batch_size) * epochs))
-
-
-def fast_training_args(output_dir: str | Path, settings: RunSettings, *, num_train_samples: int,
-                       compile: bool = False, evaluations: int = 4, **overrides: Any):
-    """``TrainingArguments`` for the course's fast recipe (see the module docstring).
-
-    Args:
-        output_dir: where the Trainer may write (the course saves models itself).
-        settings: batch size, learning rate, epochs and seed come from here.
-        num_train_samples: size of the training set, to place evaluations and log points.
-        compile: use ``torch.compile`` (GPU only; minutes of compilation on CPU).
-        evaluations: how many times to evaluate during training (for the learning curve);
-            0 evaluates only when you call ``trainer.evaluate()``.
-        **overrides: any other ``TrainingArguments`` field.
-    """
-    from transformers import TrainingArguments
-
-    if num_train_samples < 1:
-        raise ValueError(f"num_train_samples={num_train_samples}: the training set is empty. Check the data you selected.")
-    device = device_kind()
-    steps = training_steps(num_train_samples, settings.batch_size, settings.epochs)
-    on_gpu = device == "cuda"
-    kwargs: dict[str, Any] = dict(
-        output_dir=str(output_dir),
-        learning_rate=settings.learning_rate,
-        per_device_train_batch_size=settings.batch_size,
-        per_device_eval_batch_size=max(64, settings.batch_size),
-        num_train_epochs=settings.epochs,
-        warmup_steps=0.1,
-        weight_decay=0.01,
-        train_sampling_strategy="group_by_length",
-        optim="adamw_torch_fused" if on_gpu else "adamw_torch",
-        dataloader_num_workers=2 if on_gpu else 0,
-        dataloader_pin_memory=on_gpu,
-        torch_compile=compile and on_gpu,
-        eval_strategy="steps" if evaluations > 0 else "no",
-        eval_steps=max(1, steps // evaluations) if evaluations > 0 else None,
-        logging_steps=max(1, steps // 25),
-        save_strategy="no",
-        report_to="none",
-        seed=settings.seed,
-        **mixed_precision(device),
-    )
-    kwargs.update(overrides)
-    return TrainingArguments(**kwargs)
-
-
-def old_notebook_args(output_dir: str | Path, **overrides: Any):
-    """The settings of the notebook this course replaces, in today's names: batch 8, fp32,
-    random batches, learning rate 5e-5, one epoch, evaluation once at the end."""
-    from transformers import TrainingArguments
-
-    kwargs: dict[str, Any] = dict(
-        output_dir=str(output_dir), learning_rate=5e-5, per_device_train_batch_size=8,
-        per_device_eval_batch_size=8, num_train_epochs=1, weight_decay=0.01,
-        optim="adamw_torch", train_sampling_strategy="random", eval_strategy="no",
-        save_strategy="no", report_to="none", seed=42,
-        dataloader_pin_memory=device_kind() == "cuda",  # pinned memory only helps copies to a GPU
-    )
-    kwargs.update(overrides)
-    return TrainingArguments(**kwargs)
-
-
-def recipe_differences(args, reference) -> dict[str, tuple[Any, Any]]:
-    """Fields of :data:`RECIPE_FIELDS` where ``args`` differs from ``reference`` (empty = same recipe)."""
-    a, b = args.to_dict(), reference.to_dict()
-    return {f: (a.get(f), b.get(f)) for f in RECIPE_FIELDS if a.get(f) != b.get(f)}
+    return raw.map(encode, batched=True)
 
 
 def select_train(encoded: datasets.DatasetDict, settings: RunSettings) -> datasets.Dataset:
@@ -207,11 +110,64 @@ def select_train(encoded: datasets.DatasetDict, settings: RunSettings) -> datase
     return train.shuffle(seed=settings.seed).select(range(n))
 
 
-# ---------------------------------------------------------------------------------------
-# One function for a whole run, for notebooks 6-8 when notebook 5's model is missing.
+def order_by_length(train: datasets.Dataset, batch_size: int, seed: int) -> datasets.Dataset:
+    """``train`` reordered so that each run of ``batch_size`` rows is a batch of similar length,
+    the batches in random order (:func:`course_utils.batching.length_grouped_order`).
 
-RUN_INFO = "course_run.json"
-SNAPSHOT = "pretrained_snapshot.safetensors"
+    Train on it with ``TrainingArguments(train_sampling_strategy="sequential")``.
+    """
+    from .batching import length_grouped_order
+
+    if "input_ids" not in train.column_names:
+        raise ValueError("order_by_length() needs tokenized rows (an 'input_ids' column); call tokenize() first.")
+    lengths = [len(ids) for ids in train["input_ids"]]
+    return train.select(length_grouped_order(lengths, batch_size, seed=seed))
+
+
+def training_steps(num_train_samples: int, batch_size: int, epochs: float) -> int:
+    """Optimizer steps for a run: ``ceil(samples / batch) × epochs``."""
+    return max(1, math.ceil(math.ceil(num_train_samples / batch_size) * epochs))
+
+
+def training_arguments(settings: RunSettings, output_dir: str | Path, *, num_train_samples: int,
+                       evaluations: int = 0, **overrides: Any):
+    """The ``TrainingArguments`` notebook 5 writes out, for the same budget.
+
+    Args:
+        settings: batch size, learning rate, epochs and seed come from here.
+        output_dir: where the Trainer may write (the course saves models itself).
+        num_train_samples: size of the training set, to place evaluations and log points.
+        evaluations: how many times to evaluate during training (0: only when asked).
+        **overrides: any other ``TrainingArguments`` field, e.g. ``learning_rate=1e-3``.
+    """
+    from transformers import TrainingArguments
+
+    if not isinstance(num_train_samples, int) or num_train_samples < 1:
+        raise ValueError(f"num_train_samples={num_train_samples!r}: the training set is empty. Check the data you selected.")
+    if not isinstance(evaluations, int) or evaluations < 0:
+        raise ValueError(f"evaluations={evaluations!r}: give how many times to evaluate during training (0 or more).")
+    device = device_kind()
+    steps = training_steps(num_train_samples, settings.batch_size, settings.epochs)
+    kwargs: dict[str, Any] = dict(
+        output_dir=str(output_dir),
+        eval_strategy="steps" if evaluations else "no",
+        eval_steps=max(1, steps // evaluations) if evaluations else None,
+        logging_steps=max(1, steps // 25),
+        learning_rate=settings.learning_rate,
+        per_device_train_batch_size=settings.batch_size,
+        per_device_eval_batch_size=max(64, settings.batch_size),
+        num_train_epochs=settings.epochs,
+        warmup_steps=0.1,
+        weight_decay=0.01,
+        train_sampling_strategy="sequential",  # the rows come pre-ordered: order_by_length()
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        seed=settings.seed,
+        **mixed_precision(device),
+    )
+    kwargs.update(overrides)
+    return TrainingArguments(**kwargs)
 
 
 @dataclass
@@ -223,80 +179,168 @@ class FineTuneResult:
 
 
 def finetune(settings: RunSettings, strategy: str = "full", k: int | None = None, *,
-             save_to: str | Path | None = None, evaluations: int = 4, **overrides: Any) -> FineTuneResult:
-    """Notebook 5's recipe from start to end: load, tokenize, freeze, train, evaluate (and save).
+             save_to: str | Path | None = None, evaluations: int = 0, **overrides: Any) -> FineTuneResult:
+    """Notebook 5's recipe from start to end: load, tokenize, order, train, evaluate (and save).
 
-    With ``save_to`` it writes the model, tokenizer, a snapshot of the pretrained weights
-    and ``course_run.json`` (settings and metrics) there, as notebook 5 does.
+    Every random choice is seeded with ``settings.seed`` in the order notebook 5 makes it, so the
+    same settings on the same hardware give the same weights. With ``save_to`` the run is saved
+    as notebook 5 saves it (see :func:`save_run`).
     """
-    from .batching import LengthGroupedTrainer
-    from .data import label_names, load_sst2
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer, set_seed
+
+    from .data import load_sst2
     from .drift import snapshot
     from .freezing import freeze
-    from .metrics import compute_metrics_factory
-    from .models import load_for_classification
+    from .metrics import make_compute_metrics
+    from .models import resolve_checkpoint
 
     raw = load_sst2(settings.data)
-    tokenizer, model = load_for_classification(settings.checkpoint, label_names(raw))
-    encoded = tokenize_dataset(raw, tokenizer, settings.max_length, cache_dir=settings.run_dir / "cache")
-    train = select_train(encoded, settings)
+    checkpoint = resolve_checkpoint(settings.checkpoint)
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    encoded = tokenize(raw, tokenizer, settings.max_length)
+    train = order_by_length(select_train(encoded, settings), settings.batch_size, settings.seed)
+    names = raw["train"].features["label"].names
+    set_seed(settings.seed)  # the new head's random start, as in notebook 5
+    model = AutoModelForSequenceClassification.from_pretrained(
+        checkpoint, num_labels=len(names), id2label=dict(enumerate(names)), label2id={n: i for i, n in enumerate(names)})
     before = snapshot(model) if save_to is not None else None
     counts = freeze(model, strategy, k)
-    args = fast_training_args(settings.run_dir / "trainer", settings, num_train_samples=train.num_rows,
-                              evaluations=evaluations, **overrides)
-    trainer = LengthGroupedTrainer(model=model, args=args, train_dataset=train, eval_dataset=encoded["validation"],
-                                   processing_class=tokenizer, data_collator=data_collator(tokenizer),
-                                   compute_metrics=compute_metrics_factory())
-    start = time.perf_counter()
-    trainer.train()
-    seconds = time.perf_counter() - start
-    metrics = trainer.evaluate()
+    with tempfile.TemporaryDirectory(prefix="course-trainer-") as scratch:
+        args = training_arguments(settings, scratch, num_train_samples=train.num_rows, evaluations=evaluations, **overrides)
+        trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=encoded["validation"],
+                          processing_class=tokenizer,
+                          data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_multiple()),
+                          compute_metrics=make_compute_metrics())
+        start = time.perf_counter()
+        trainer.train()
+        seconds = time.perf_counter() - start
+        metrics = trainer.evaluate()
     if save_to is not None:
         save_run(trainer, save_to, settings, metrics, seconds, before)
     return FineTuneResult(trainer, metrics, seconds, counts)
 
 
-def save_run(trainer, folder: str | Path, settings: RunSettings, metrics: dict[str, float],
-             train_seconds: float, pretrained: dict | None = None) -> Path:
-    """Save model, tokenizer, optional pretrained snapshot and ``course_run.json`` to ``folder``."""
+# ---------------------------------------------------------------------------------------
+# Saved runs: written to a temporary folder, checked, then moved into place in one rename.
+
+def _file_record(folder: Path) -> dict[str, dict[str, Any]]:
+    record = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.name != RUN_INFO:
+            digest = hashlib.sha256()
+            with path.open("rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+            record[path.name] = {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+    return record
+
+
+def record_run(folder: str | Path, settings: RunSettings, metrics: dict[str, float], train_seconds: float,
+               pretrained: dict | None = None) -> Path:
+    """Complete a folder that ``trainer.save_model`` wrote: add the pretrained snapshot and the run record.
+
+    The record (:data:`RUN_INFO`) is written last, through a temporary file and ``os.replace``,
+    and lists the size and SHA-256 of every other file, so :func:`read_run` can tell a complete
+    run from an interrupted one.
+    """
     from .drift import save_snapshot
 
     folder = Path(folder)
-    trainer.save_model(str(folder))
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"{folder.resolve()} holds no saved model (no config.json). "
+                                f"Call trainer.save_model({str(folder)!r}) first.")
     if pretrained is not None:
         save_snapshot(pretrained, folder / SNAPSHOT)
-    info = {"settings": settings.as_dict(), "metrics": metrics, "train_seconds": round(train_seconds, 1)}
-    (folder / RUN_INFO).write_text(json.dumps(info, indent=2))
+    info = {"format": RUN_FORMAT, "identity": settings.identity(), "settings": settings.as_dict(),
+            "metrics": metrics, "train_seconds": round(float(train_seconds), 1), "files": _file_record(folder)}
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{RUN_INFO}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(info, f, indent=2, default=str)
+    os.replace(tmp, folder / RUN_INFO)
     return folder
 
 
+def save_run(trainer, folder: str | Path, settings: RunSettings, metrics: dict[str, float], train_seconds: float,
+             pretrained: dict | None = None) -> Path:
+    """Save a whole run atomically: everything goes to a temporary folder beside ``folder``,
+    which replaces ``folder`` in one rename once complete. A concurrent run that finished first
+    wins; this one's files are then discarded, never mixed in."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.saving-"))
+    try:
+        trainer.save_model(str(staging))
+        record_run(staging, settings, metrics, train_seconds, pretrained)
+        publish(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def publish(staging: Path, folder: Path) -> None:
+    """Move a complete run from ``staging`` to ``folder``: keep a valid run already there, replace
+    a broken or foreign one (moved aside first, then deleted)."""
+    if folder.exists():
+        if read_run(folder) == read_run(staging):  # a concurrent run saved the very same thing
+            return
+        aside = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.old-"))
+        os.replace(folder, aside / folder.name)
+        shutil.rmtree(aside, ignore_errors=True)
+    try:
+        os.replace(staging, folder)
+    except OSError:  # another run published between our check and our rename: theirs stays
+        if read_run(folder) is None:
+            raise
+
+
+def check_run(folder: str | Path) -> str | None:
+    """Why ``folder`` is not a complete saved run (a sentence), or ``None`` when it is."""
+    folder = Path(folder)
+    path = folder / RUN_INFO
+    if not path.is_file():
+        return f"{path} is missing"
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        return f"{path} is not readable JSON ({err})"
+    if not isinstance(info, dict) or info.get("format") != RUN_FORMAT or not isinstance(info.get("files"), dict):
+        return f"{path} was written by another version of the course"
+    for name, expected in info["files"].items():
+        if not (folder / name).is_file():
+            return f"{folder / name} is missing"
+        if (folder / name).stat().st_size != expected.get("bytes"):
+            return f"{folder / name} has another size than the record says (an interrupted save?)"
+    if info["files"] != _file_record(folder):
+        return f"the files in {folder} differ from its record (an interrupted or mixed save?)"
+    return None
+
+
 def read_run(folder: str | Path) -> dict | None:
-    """The ``course_run.json`` of a saved run, or ``None`` if there is none."""
-    path = Path(folder) / RUN_INFO
-    return json.loads(path.read_text()) if path.exists() else None
+    """The record of a complete saved run in ``folder``, or ``None`` (see :func:`check_run`)."""
+    if check_run(folder) is not None:
+        return None
+    return json.loads((Path(folder) / RUN_INFO).read_text())
 
 
 def ensure_finetuned(settings: RunSettings) -> Path:
-    """Notebook 5's saved model for these settings; trained now (same recipe) if it is missing.
+    """Notebook 5's saved model for these settings; trained now, the same way, if it is missing.
 
-    Notebooks 6-8 call this, so each also runs when opened on its own. It says what it does.
+    Notebooks 6-8 call this, so each also runs on its own. It says what it does.
     """
     folder = settings.run_dir / "model"
-    info = read_run(folder)
-    wanted = settings.as_dict()
-    if info is not None and (folder / SNAPSHOT).exists():
-        saved = info["settings"]
-        same = all(saved.get(key) == wanted[key] for key in
-                   ("profile", "checkpoint", "data", "max_train_samples", "epochs", "batch_size", "learning_rate",
-                    "max_length", "seed"))
-        if same:
-            print(f"Using notebook 5's fine-tuned model ({info['settings']['checkpoint']}, "
-                  f"validation accuracy {info['metrics'].get('eval_accuracy', float('nan')):.3f}).")
+    problem = check_run(folder)
+    if problem is None:
+        info = read_run(folder)
+        if info is not None and info["identity"] == json.loads(json.dumps(settings.identity(), default=str)):
+            accuracy = info["metrics"].get("eval_accuracy", float("nan"))
+            print(f"Using notebook 5's fine-tuned model (validation accuracy {accuracy:.3f}).")
             return folder
-        print("Notebook 5's saved model was trained with other settings; training one for these settings.")
+        print("Notebook 5's saved model was trained with other settings.")
+    elif folder.exists():
+        print(f"Notebook 5's saved model is incomplete ({problem}).")
     else:
         print("Notebook 5's fine-tuned model was not found (run notebook 5 first to reuse it).")
-    print("Training one now with notebook 5's recipe; see the run card for the budget.")
-    result = finetune(settings, save_to=folder)
+    print("Training one now with notebook 5's recipe and seed; see the run card for the budget.")
+    result = finetune(settings, save_to=folder, evaluations=4)
     print(f"Done in {result.train_seconds:.0f} s: validation accuracy {result.metrics['eval_accuracy']:.3f}.")
     return folder
