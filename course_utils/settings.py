@@ -6,11 +6,14 @@ One switch picks the profile, the ``COURSE_PROFILE`` environment variable:
 ========  ===========================================================================
 profile   what it runs
 ========  ===========================================================================
-default   ``distilbert-base-uncased`` and the full SST-2 from the Hub, 1 epoch (Colab)
+default   ``distilbert-base-uncased`` and the full SST-2 from the Hub, 1 epoch (a GPU)
 cpu       the same checkpoint and data, a training subset sized for a 2-core laptop
 smoke     a tiny DistilBERT with random weights and the SST-2 sample shipped in this
           package: runs offline in seconds (the tests use it; its accuracy means nothing)
 ========  ===========================================================================
+
+Without ``COURSE_PROFILE`` a machine with a CUDA GPU gets ``default`` and any other machine
+gets ``cpu``; an explicit ``COURSE_PROFILE`` (or ``get_settings("smoke")``) always wins.
 
 Explicit overrides, also environment variables, win over the profile:
 
@@ -18,6 +21,12 @@ Explicit overrides, also environment variables, win over the profile:
 * ``COURSE_DATA`` ``hub``, ``sample`` or a local folder of SST-2 files,
 * ``COURSE_TRAIN_SAMPLES`` (``all`` or a number), ``COURSE_EPOCHS``,
 * ``COURSE_OUTPUT_DIR`` where notebooks save models (default ``course_outputs``).
+
+A variable set to nothing (``COURSE_DATA=`` or only blanks) counts as unset, for every variable.
+Relative folders are taken from the folder you started from: ``COURSE_START_DIR`` when it is
+set (``make lab`` and ``make execute`` set it to the repository), else the current directory.
+A relative value that exists there is a folder (``models/x``); one that does not and looks like
+``owner/name`` is a Hub id.
 
 Nothing falls back silently: the run card says what is in use and where it came from.
 
@@ -30,6 +39,9 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import math
 import os
 import platform
 import re
@@ -37,12 +49,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-#: The special checkpoint name of the offline smoke profile (built by ``models.build_tiny_checkpoint``).
+#: The special checkpoint name of the offline smoke profile (built by ``models.tiny_checkpoint_path``).
 TINY_CHECKPOINT = "tiny-distilbert"
+#: The values of ``COURSE_DATA`` that are not folders.
+DATA_KEYWORDS = ("hub", "sample")
 
 PROFILES: dict[str, dict[str, Any]] = {
     "default": dict(
-        description="full SST-2 from the Hub, 1 epoch (what Colab runs)",
+        description="full SST-2 from the Hub, 1 epoch (sized for a GPU)",
         checkpoint="distilbert-base-uncased",
         data="hub",
         max_train_samples=None,
@@ -82,10 +96,20 @@ ENV_OVERRIDES = {
     "COURSE_OUTPUT_DIR": "output_dir",
 }
 
+# A Hub repository id: ``name`` or ``owner/name`` (letters, digits, ``.``, ``_``, ``-``).
+HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
+WHOLE_NUMBER = re.compile(r"[0-9]+")
+DECIMAL_NUMBER = re.compile(r"([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+
 
 @dataclass(frozen=True)
 class RunSettings:
-    """Everything a notebook needs to know about the run it is part of."""
+    """Everything a notebook needs to know about the run it is part of.
+
+    ``checkpoint`` and ``data`` are a Hub id or keyword as given, or a local folder as an
+    absolute path; ``output_dir`` is absolute. ``profile_reason`` says why this profile
+    (``"no GPU found"``, ``"set by COURSE_PROFILE"``, ...); it is not part of the run's identity.
+    """
 
     profile: str
     description: str
@@ -99,6 +123,7 @@ class RunSettings:
     seed: int = 42
     output_dir: Path = Path("course_outputs")
     overridden: tuple[str, ...] = field(default=())
+    profile_reason: str = field(default="", compare=False)
 
     @property
     def checkpoint_name(self) -> str:
@@ -110,28 +135,156 @@ class RunSettings:
         """The data source as a reader should see it: ``hub``, ``sample`` or a folder's name."""
         return display_name(self.data)
 
+    def identity(self) -> dict[str, Any]:
+        """What decides whether two runs are the same run: every setting that changes what is trained.
+
+        Local checkpoint and data folders appear as absolute paths (so two different folders
+        that are both called ``sst2`` differ); Hub ids and keywords as they are. Left out are
+        ``description`` (follows from the profile), ``overridden`` and ``profile_reason`` (how a
+        value was chosen, not what it is) and ``output_dir`` (where runs are kept: moving that
+        folder does not change a run).
+
+        Example:
+            >>> get_settings("smoke").identity()["checkpoint"]
+            'tiny-distilbert'
+        """
+        return {
+            "profile": self.profile,
+            "checkpoint": self.checkpoint,
+            "data": self.data,
+            "max_train_samples": self.max_train_samples,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "learning_rate": self.learning_rate,
+            "max_length": self.max_length,
+            "seed": self.seed,
+        }
+
     @property
     def run_dir(self) -> Path:
-        """Folder for this run's saved model and snapshots, one per profile and checkpoint."""
-        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", self.checkpoint_name).strip("-")
-        return self.output_dir / f"{self.profile}-{slug}"
+        """Folder for this run's saved model and snapshots: ``output_dir / profile-checkpoint-hash``.
+
+        The hash is the first 8 hex digits of the SHA-256 of :meth:`identity`, so any change of
+        checkpoint folder, data folder or setting gives another folder.
+        """
+        name = Path(self.checkpoint).name if is_local_path(self.checkpoint) else self.checkpoint
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "checkpoint"
+        digest = hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()[:8]
+        return self.output_dir / f"{self.profile}-{slug}-{digest}"
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain, path-free dict of the settings (saved next to a model, shown on run cards)."""
+        """Plain, path-free dict of the settings (for display and for saving next to a model)."""
         d = dataclasses.asdict(self)
+        del d["profile_reason"]
         d["checkpoint"] = self.checkpoint_name
         d["data"] = self.data_name
-        d["output_dir"] = str(self.output_dir.name)
+        d["output_dir"] = self.output_dir.name
         d["overridden"] = list(self.overridden)
         return d
 
 
-def is_local_path(value: str) -> bool:
-    """True when ``value`` names something on disk rather than a Hub id or keyword."""
-    return value.startswith((".", "/", "~")) or os.path.sep in value and Path(value).expanduser().exists()
+# ---------------------------------------------------------------------------------------
+# Environment variables and paths
 
 
-def display_name(value: str) -> str:
+def env_value(name: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The variable ``name`` with blanks stripped, or ``None`` when it is unset or empty.
+
+    >>> env_value("COURSE_DATA", {"COURSE_DATA": "  "}) is None
+    True
+    """
+    env = os.environ if env is None else env
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def start_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The folder relative paths start from: ``COURSE_START_DIR`` when set, else the current directory."""
+    given = env_value("COURSE_START_DIR", env)
+    if given is None:
+        return Path.cwd()
+    folder = Path(given).expanduser().resolve()
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"COURSE_START_DIR={given!r} is not a folder (looked for {folder}). "
+            f"Set it to the folder relative paths should start from (e.g. the repository), or unset it."
+        )
+    return folder
+
+
+def resolve_path(value: str | os.PathLike, env: Mapping[str, str] | None = None) -> Path:
+    """``value`` as an absolute path: ``~`` expanded, relative paths taken from :func:`start_dir`.
+
+    >>> resolve_path("/data/sst2").as_posix()
+    '/data/sst2'
+    """
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = start_dir(env) / path
+    return path.resolve()
+
+
+def _written_as_path(text: str) -> bool:
+    """``./x``, ``../x``, ``~/x``, ``/x``, ``C:\\x`` or ``a/b/c``: never a Hub id."""
+    return (text.startswith((".", "~")) or Path(text).is_absolute() or "\\" in text
+            or text.count("/") > 1)
+
+
+def is_local_path(value: str | os.PathLike) -> bool:
+    """True when ``value`` names a folder rather than a Hub id or keyword.
+
+    A value written as a path (``./x``, ``/x``, ``~/x``) is one; so is a relative value that
+    exists in :func:`start_dir`. Anything else (``distilbert-base-uncased``, ``nyu-mll/glue``) is not.
+
+    >>> is_local_path("/home/me/models/x"), is_local_path("sentence-transformers/all-MiniLM-L6-v2")
+    (True, False)
+    """
+    text = str(value).strip()
+    if text in DATA_KEYWORDS or text == TINY_CHECKPOINT or not text:
+        return False
+    return _written_as_path(text) or resolve_path(text).exists()
+
+
+def resolve_source(value: str | os.PathLike, kind: str, env: Mapping[str, str] | None = None,
+                   source: str | None = None, default: str | None = None) -> str:
+    """A checkpoint (``kind="checkpoint"``) or data source (``kind="data"``) in the form settings keep.
+
+    Keywords (``tiny-distilbert``, ``hub``, ``sample``) and Hub ids stay as they are; a folder
+    becomes its absolute path and must exist. For errors, ``source`` says how the value was
+    given (``"COURSE_DATA='sst2'"``) and ``default`` is the profile's value, the way back.
+
+    >>> resolve_source("distilbert-base-uncased", "checkpoint"), resolve_source("sample", "data")
+    ('distilbert-base-uncased', 'sample')
+    """
+    if kind not in ("checkpoint", "data"):
+        raise ValueError(f"kind must be 'checkpoint' or 'data', not {kind!r}.")
+    text = str(value).strip()
+    source = source or f"{kind}={text!r}"
+    if not text:
+        what = "a Hub id or a folder" if kind == "checkpoint" else "'hub', 'sample' or a folder"
+        raise ValueError(f"{source} is empty. Give {what}, or leave it unset.")
+    if kind == "data" and text.lower() in DATA_KEYWORDS:
+        return text.lower()
+    if kind == "checkpoint" and text == TINY_CHECKPOINT:
+        return text
+    path = resolve_path(text, env)
+    if path.is_dir():
+        return str(path)
+    way_back = f", or leave it unset to use the profile's {default!r}" if default else ""
+    if path.exists():
+        raise NotADirectoryError(f"The {kind} {path} ({source}) is a file, not a folder. "
+                                 f"Give the folder that holds it{way_back}.")
+    if kind == "checkpoint" and not _written_as_path(text) and HUB_ID.fullmatch(text):
+        return text  # a Hub id: resolve_checkpoint checks that the Hub or the cache has it
+    what = ("a Hub id (owner/name) or a folder written by save_pretrained()" if kind == "checkpoint"
+            else "'hub', 'sample' or a folder with train and validation files")
+    raise FileNotFoundError(
+        f"The {kind} folder {path} does not exist ({source}; relative paths start from {start_dir(env)}, "
+        f"the folder you started from). Check the path: the {kind} is {what}{way_back}."
+    )
+
+
+def display_name(value: str | os.PathLike) -> str:
     """Name a checkpoint or data source without the machine's path.
 
     >>> display_name("/home/me/models/all-MiniLM-L6-v2")
@@ -140,77 +293,139 @@ def display_name(value: str) -> str:
     'distilbert-base-uncased'
     """
     if is_local_path(value):
-        return f"{Path(value).expanduser().resolve().name} (local folder)"
+        return f"{resolve_path(value).name} (local folder)"
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------
+# Values: one check per setting, for environment variables and keyword overrides alike
+
+
+def _digits_hint(value: Any) -> str:
+    return " (write it with the digits 0-9)" if isinstance(value, str) and not value.isascii() else ""
+
+
+def _parse_number(field_name: str, value: Any, source: str) -> Any:
+    """Check (and for text, parse) the value of a numeric setting; ``source`` names it in errors."""
+    if field_name == "max_train_samples":
+        if value is None or isinstance(value, str) and value.strip().lower() in {"all", "none"}:
+            return None
+        if isinstance(value, str) and WHOLE_NUMBER.fullmatch(value.strip()):
+            value = int(value.strip())
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{source} is not a positive whole number{_digits_hint(value)}. "
+                             f"Set it to a number of training sentences (e.g. 8000) or to 'all'.")
+        return value
+    if field_name in ("epochs", "learning_rate"):
+        if isinstance(value, str) and DECIMAL_NUMBER.fullmatch(value.strip()):
+            value = float(value.strip())
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+            what, example = ("number of epochs", "1 or 0.5") if field_name == "epochs" else ("learning rate", "1e-4")
+            raise ValueError(f"{source} is not a positive {what}{_digits_hint(value)}. Set it to e.g. {example}.")
+        return float(value)
+    # batch_size, max_length, seed: whole numbers
+    if isinstance(value, str) and WHOLE_NUMBER.fullmatch(value.strip()):
+        value = int(value.strip())
+    low, example = {"batch_size": (1, "32"), "max_length": (2, "128"), "seed": (0, "42")}[field_name]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value < 2**32:
+        kind = "a whole number from 0" if low == 0 else f"a whole number of at least {low}"
+        raise ValueError(f"{source} is not {kind}{_digits_hint(value)}. Set it to e.g. {example}.")
     return value
 
 
-def _parse_override(field_name: str, raw: str, env_name: str) -> Any:
-    raw = raw.strip()
-    if field_name == "max_train_samples":
-        if raw.lower() in {"all", "none", ""}:
-            return None
-        if not raw.isdigit() or int(raw) == 0:
-            raise ValueError(
-                f"{env_name}={raw!r} is not a positive whole number. "
-                f"Set it to a number of training sentences (e.g. 8000) or to 'all'."
-            )
-        return int(raw)
-    if field_name == "epochs":
-        try:
-            value = float(raw)
-        except ValueError:
-            value = -1.0
-        if not 0 < value < float("inf"):  # also rejects nan and inf
-            raise ValueError(f"{env_name}={raw!r} is not a positive number of epochs. Set it to e.g. 1 or 0.5.")
-        return value
-    if field_name == "output_dir":
-        return Path(raw).expanduser()
-    if not raw:
-        raise ValueError(f"{env_name} is set but empty. Unset it, or give a value (see README, 'Profiles').")
-    return raw
+def check_value(field_name: str, value: Any, source: str | None = None) -> Any:
+    """Check one setting's value and return it in the type :class:`RunSettings` keeps.
+
+    ``source`` is how the value was given (``"COURSE_EPOCHS='0'"``, ``"epochs=0"``), for the error.
+
+    >>> check_value("max_train_samples", "all"), check_value("epochs", "0.5")
+    (None, 0.5)
+    """
+    source = source or f"{field_name}={value!r}"
+    if field_name in ("checkpoint", "data", "output_dir", "description"):
+        if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
+            raise ValueError(f"{source} is empty or not text. Give a {field_name} (see README, 'Profiles'), "
+                             f"or leave it out.")
+        return Path(value) if field_name == "output_dir" else str(value).strip()
+    return _parse_number(field_name, value, source)
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA GPU (what decides between the ``default`` and ``cpu`` profiles)."""
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def choose_profile(profile: str | None = None, env: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The profile's name and why it was chosen: the argument, ``COURSE_PROFILE``, or the GPU.
+
+    >>> choose_profile("smoke")
+    ('smoke', "set in the code: get_settings('smoke')")
+    """
+    choices = ", ".join(PROFILES)
+    if profile is not None and str(profile).strip():
+        name = str(profile).strip().lower()
+        if name not in PROFILES:
+            raise ValueError(f"Unknown profile {name!r}. Choose one of: {choices} (e.g. get_settings('cpu')).")
+        return name, f"set in the code: get_settings({name!r})"
+    given = env_value("COURSE_PROFILE", env)
+    if given is not None:
+        name = given.lower()
+        if name not in PROFILES:
+            raise ValueError(f"Unknown profile {name!r} (COURSE_PROFILE={given!r}). Choose one of: {choices} "
+                             f"(e.g. COURSE_PROFILE=cpu), or unset it to choose by the machine.")
+        return name, "set by COURSE_PROFILE"
+    if cuda_available():
+        return "default", "a CUDA GPU found"
+    return "cpu", "no GPU found"
 
 
 def get_settings(profile: str | None = None, env: Mapping[str, str] | None = None, **overrides: Any) -> RunSettings:
     """Settings for this run: a profile, then environment overrides, then keyword overrides.
 
     Args:
-        profile: ``default``, ``cpu`` or ``smoke``; ``None`` reads ``COURSE_PROFILE``
-            (and uses ``default`` when it is unset).
+        profile: ``default``, ``cpu`` or ``smoke``; ``None`` reads ``COURSE_PROFILE``, and
+            when that is unset picks ``default`` on a machine with a CUDA GPU, else ``cpu``.
         env: where to read variables from (``os.environ`` when ``None``; tests pass a dict).
-        **overrides: any :class:`RunSettings` field, e.g. ``max_train_samples=2000``.
+            Variables set to nothing or blanks count as unset.
+        **overrides: any :class:`RunSettings` field, e.g. ``max_train_samples=2000``; checked
+            like the environment variables (``epochs=0`` is an error, as ``COURSE_EPOCHS=0`` is).
+
+    Raises:
+        ValueError: an unknown profile or a value out of range (the message names it).
+        TypeError: an unknown keyword.
+        FileNotFoundError: a checkpoint or data folder that does not exist (absolute path shown).
 
     Example:
         >>> get_settings("cpu", env={"COURSE_TRAIN_SAMPLES": "2000"}).max_train_samples
         2000
     """
     env = os.environ if env is None else env
-    name = (profile or env.get("COURSE_PROFILE") or "default").strip().lower()
-    if name not in PROFILES:
-        raise ValueError(
-            f"Unknown profile {name!r}. Choose one of: {', '.join(PROFILES)} "
-            f"(e.g. COURSE_PROFILE=cpu, or get_settings('smoke'))."
-        )
-    values: dict[str, Any] = dict(PROFILES[name], profile=name)
+    name, reason = choose_profile(profile, env)
+    values: dict[str, Any] = dict(PROFILES[name], output_dir="course_outputs")
     overridden: list[str] = []
     for env_name, field_name in ENV_OVERRIDES.items():
-        if env_name in env:
-            values[field_name] = _parse_override(field_name, env[env_name], env_name)
+        raw = env_value(env_name, env)
+        if raw is not None:
+            values[field_name] = check_value(field_name, raw, f"{env_name}={raw!r}")
             overridden.append(field_name)
-    known = {f.name for f in dataclasses.fields(RunSettings)}
+    known = {f.name for f in dataclasses.fields(RunSettings)} - {"profile", "overridden", "profile_reason"}
     for key, value in overrides.items():
-        if key not in known or key in {"profile", "overridden"}:
-            raise TypeError(f"get_settings() got an unknown setting {key!r}. Known settings: {', '.join(sorted(known))}.")
-        values[key] = value
+        if key not in known:
+            raise TypeError(f"get_settings() got an unknown setting {key!r}. "
+                            f"Known settings: {', '.join(sorted(known))}.")
+        values[key] = check_value(key, value)
         overridden.append(key)
     for key in ("checkpoint", "data"):
-        value = values[key] = str(values[key])  # a Path works too
-        if is_local_path(value) and not Path(value).expanduser().is_dir():
-            raise FileNotFoundError(
-                f"The {key} folder {display_name(value)!r} does not exist. "
-                f"Check the path you gave (COURSE_{key.upper()}), or unset it to use the profile's {PROFILES[name][key]!r}."
-            )
-    values["output_dir"] = Path(values.get("output_dir", "course_outputs"))
-    return RunSettings(overridden=tuple(dict.fromkeys(overridden)), **values)
+        given = f"{key}={values[key]!r}" if key in overrides else f"COURSE_{key.upper()}={values[key]!r}"
+        values[key] = resolve_source(values[key], key, env, given if key in overridden else None, PROFILES[name][key])
+    values["output_dir"] = resolve_path(values["output_dir"], env)
+    return RunSettings(profile=name, profile_reason=reason, overridden=tuple(dict.fromkeys(overridden)), **values)
+
+
+# ---------------------------------------------------------------------------------------
+# Notebook set-up: quiet libraries, the device, the run card
 
 
 def quiet_libraries() -> None:
@@ -264,31 +479,49 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def how_to_change_profile(settings: RunSettings) -> str:
+    """One sentence: how to run another profile, for the run card."""
+    others = " or ".join(p for p in PROFILES if p != settings.profile)
+    if settings.profile_reason.startswith("set in the code"):
+        return f"to change it, pass another profile to get_settings ({others})"
+    if settings.profile_reason == "set by COURSE_PROFILE":
+        return (f"to change it, set COURSE_PROFILE to {others} before starting Jupyter "
+                f"(unset it to choose by the machine)")
+    return f"to change it, set COURSE_PROFILE to {others} before starting Jupyter"
+
+
 def run_card(settings: RunSettings, data: Any | None = None) -> str:
-    """Print and return the run card: profile, checkpoint, data, training budget, device, versions.
+    """Print and return the run card: profile (and why), checkpoint, data, training budget, device, versions.
 
     Args:
         settings: from :func:`get_settings`.
-        data: the loaded ``DatasetDict``, if the notebook loaded one, to show split sizes.
+        data: the loaded ``DatasetDict``, if the notebook loaded one, to show split sizes and
+            the number of sentences training will really use.
 
     Example:
         >>> card = run_card(get_settings("smoke"))  # doctest: +ELLIPSIS
         Run card
+          profile     smoke (set in the code: get_settings('smoke')): ...
         ...
     """
 
     def source(field_name: str) -> str:
         return "set by you" if field_name in settings.overridden else f"profile {settings.profile}"
 
+    limit = settings.max_train_samples
     if data is not None:
         sizes = ", ".join(f"{split} {len(ds):,}" for split, ds in data.items())
         data_line = f"{settings.data_name} ({source('data')}): {sizes} sentences"
+        n_train = len(data["train"]) if "train" in data else 0
+        n_train = f"{n_train if limit is None else min(limit, n_train):,}"
     else:
         data_line = f"{settings.data_name} ({source('data')}): not loaded in this notebook"
-    n_train = "all" if settings.max_train_samples is None else f"{settings.max_train_samples:,}"
+        n_train = "all" if limit is None else f"up to {limit:,}"
     epochs = f"{settings.epochs:g} epoch" + ("" if settings.epochs == 1 else "s")
+    why = f" ({settings.profile_reason})" if settings.profile_reason else ""
     rows = [
-        ("profile", f"{settings.profile}: {settings.description}"),
+        ("profile", f"{settings.profile}{why}: {settings.description}"),
+        ("", how_to_change_profile(settings)),
         ("checkpoint", f"{settings.checkpoint_name} ({source('checkpoint')})"),
         ("data", data_line),
         ("training", f"{n_train} training sentences, {epochs}, batch {settings.batch_size}, "

@@ -1,8 +1,8 @@
-"""Shared fixtures for the unit tests: the smoke profile's tiny model, a tiny BERT, the SST-2 sample.
+"""Shared fixtures for the unit tests: temporary caches, the tiny model, a tiny BERT, the SST-2 sample.
 
-The repository's top-level conftest.py already makes every test run offline in the smoke
-profile (HF_HUB_OFFLINE=1, COURSE_* overrides removed). Loading a model is the slow part,
-so it happens once per session; tests that change a model get their own deep copy.
+The repository's top-level conftest.py makes every test run offline in the smoke profile
+(HF_HUB_OFFLINE=1, COURSE_* overrides removed). Loading a model is the slow part, so it happens
+once per session; tests that change a model get their own deep copy.
 """
 
 from __future__ import annotations
@@ -12,6 +12,28 @@ import copy
 import pytest
 
 LABELS = ["negative", "positive"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _temporary_caches(tmp_path_factory):
+    """Whatever the tests build or cache (the tiny checkpoint, datasets' Arrow files) goes to a
+    temporary folder of this session, never into the user's home. The libraries read the
+    variables when imported, so their settings are pointed there too."""
+    import datasets.config
+    import huggingface_hub.constants
+
+    root = tmp_path_factory.mktemp("caches")
+    hf_home, datasets_cache = root / "huggingface", root / "huggingface" / "datasets"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COURSE_CACHE", str(root / "course"))
+        mp.setenv("HF_HOME", str(hf_home))
+        mp.setenv("HF_DATASETS_CACHE", str(datasets_cache))
+        mp.setattr(datasets.config, "HF_DATASETS_CACHE", datasets_cache)
+        mp.setattr(datasets.config, "DOWNLOADED_DATASETS_PATH", datasets_cache / "downloads")
+        mp.setattr(datasets.config, "EXTRACTED_DATASETS_PATH", datasets_cache / "downloads" / "extracted")
+        mp.setattr(huggingface_hub.constants, "HF_HOME", str(hf_home))
+        mp.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hf_home / "hub"))
+        yield root
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -27,8 +49,8 @@ def _one_torch_thread():
 
 
 @pytest.fixture(scope="session")
-def tiny_path():
-    """Folder of the tiny DistilBERT checkpoint (built once in the course cache)."""
+def tiny_path(_temporary_caches):
+    """Folder of the tiny DistilBERT checkpoint (built once, in this session's course cache)."""
     from course_utils.models import resolve_checkpoint
     from course_utils.settings import TINY_CHECKPOINT
 
@@ -37,9 +59,16 @@ def tiny_path():
 
 @pytest.fixture(scope="session")
 def _tiny_loaded(tiny_path):
-    from course_utils.models import load_for_classification
+    """Tokenizer and classifier of the tiny checkpoint, loaded the way the notebooks do it."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    return load_for_classification("tiny-distilbert", LABELS)
+    id2label = dict(enumerate(LABELS))
+    label2id = {name: i for i, name in id2label.items()}
+    tokenizer = AutoTokenizer.from_pretrained(tiny_path)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        tiny_path, num_labels=len(LABELS), id2label=id2label, label2id=label2id
+    )
+    return tokenizer, model
 
 
 @pytest.fixture(scope="session")
@@ -61,13 +90,11 @@ def make_tiny_bert(hidden_size: int = 32, num_layers: int = 3, vocab_size: int =
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
-    from course_utils.models import label_maps
-
-    id2label, label2id = label_maps(LABELS)
+    id2label = dict(enumerate(LABELS))
     config = BertConfig(
         vocab_size=vocab_size, hidden_size=hidden_size, num_hidden_layers=num_layers, num_attention_heads=2,
         intermediate_size=2 * hidden_size, max_position_embeddings=64, num_labels=2,
-        id2label=id2label, label2id=label2id,
+        id2label=id2label, label2id={name: i for i, name in id2label.items()},
     )
     torch.manual_seed(seed)
     return BertForSequenceClassification(config)
@@ -85,7 +112,7 @@ def make_bert():
 
 
 @pytest.fixture(scope="session")
-def sample():
+def sample(_temporary_caches):
     """The SST-2 sample shipped with course_utils (treat as read-only)."""
     from course_utils.data import load_sst2
 
