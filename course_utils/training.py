@@ -160,6 +160,7 @@ def training_arguments(settings: RunSettings, output_dir: str | Path, *, num_tra
         warmup_steps=0.1,
         weight_decay=0.01,
         train_sampling_strategy="sequential",  # the rows come pre-ordered: order_by_length()
+        dataloader_pin_memory=device == "cuda",  # page-locked memory only speeds up copies to a GPU
         save_strategy="no",
         report_to="none",
         disable_tqdm=True,
@@ -254,9 +255,13 @@ def record_run(folder: str | Path, settings: RunSettings, metrics: dict[str, flo
     info = {"format": RUN_FORMAT, "identity": settings.identity(), "settings": settings.as_dict(),
             "metrics": metrics, "train_seconds": round(float(train_seconds), 1), "files": _file_record(folder)}
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{RUN_INFO}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(info, f, indent=2, default=str)
-    os.replace(tmp, folder / RUN_INFO)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(info, f, indent=2, default=str)
+        os.replace(tmp, folder / RUN_INFO)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
     return folder
 
 

@@ -1,293 +1,234 @@
-"""course_utils.training: the fast recipe's pieces, the old notebook's settings, and real tiny runs."""
+"""course_utils.training: the recipe's arguments, tokenization, ordering, and saved runs that can be trusted.
+
+Interrupted and concurrent saves are simulated deterministically: a write fails at a chosen
+point (monkeypatch), or two complete runs are published one after the other into one folder.
+"""
 
 from __future__ import annotations
 
 import json
-import math
+import os
 from pathlib import Path
 
-import datasets
 import pytest
 import torch
+from safetensors.torch import load_file
+from transformers import AutoTokenizer
 
 from course_utils import training
-from course_utils.drift import compare, drift_by_block, load_snapshot
+from course_utils.data import load_sst2
+from course_utils.models import resolve_checkpoint
 from course_utils.settings import get_settings
-from course_utils.training import (
-    data_collator, fast_training_args, mixed_precision, old_notebook_args, pad_multiple, recipe_differences,
-    select_train, tokenize_dataset, training_steps,
-)
-
-# ---------------------------------------------------------------------------------------
-# Device-dependent settings
-
-
-def test_cpu_trains_in_fp32_without_rounding():
-    assert mixed_precision("cpu") == {}
-    assert mixed_precision("mps") == {}
-    assert pad_multiple("cpu") is None
-    assert pad_multiple("cuda") == 8
-
-
-def test_device_kind_on_this_machine():
-    expected = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
-    assert training.device_kind() == expected
-
-
-def _features(tokenizer, sentences):
-    return [tokenizer(s, truncation=True, max_length=64) for s in sentences]
-
-
-def test_data_collator_pads_to_the_longest_in_the_batch(tiny_tokenizer):
-    sentences = ["fine", "a rather long and winding sentence about a film", "not bad at all"]
-    features = _features(tiny_tokenizer, sentences)
-    lengths = [len(f["input_ids"]) for f in features]
-    batch = data_collator(tiny_tokenizer, device="cpu")(features)
-    assert batch["input_ids"].shape == (3, max(lengths))
-    for row, n in enumerate(lengths):
-        assert batch["attention_mask"][row].tolist() == [1] * n + [0] * (max(lengths) - n)
-        assert batch["input_ids"][row, n:].eq(tiny_tokenizer.pad_token_id).all()
-        assert batch["input_ids"][row, :n].tolist() == features[row]["input_ids"]
-    shorter = data_collator(tiny_tokenizer, device="cpu")(features[::2])  # another batch, another width
-    assert shorter["input_ids"].shape[1] == max(lengths[0], lengths[2])
-
-
-def test_data_collator_rounds_up_to_8_on_cuda(tiny_tokenizer):
-    features = _features(tiny_tokenizer, ["fine", "not bad at all , really"])
-    longest = max(len(f["input_ids"]) for f in features)
-    width = data_collator(tiny_tokenizer, device="cuda")(features)["input_ids"].shape[1]
-    assert width % 8 == 0 and longest <= width < longest + 8
-
-
-# ---------------------------------------------------------------------------------------
-# Tokenizing
-
-
-def test_tokenize_dataset_truncates_without_padding(sample, tiny_tokenizer):
-    encoded = tokenize_dataset(sample, tiny_tokenizer, max_length=8)
-    assert set(encoded) == set(sample)
-    train = encoded["train"]
-    assert {"input_ids", "attention_mask", "sentence", "label"} <= set(train.column_names)
-    lengths = [len(ids) for ids in train["input_ids"]]
-    assert max(lengths) == 8 and min(lengths) < 8  # truncated, not padded
-    long_row = lengths.index(8)
-    assert train[long_row]["input_ids"][0] == tiny_tokenizer.cls_token_id
-    assert train[long_row]["input_ids"][-1] == tiny_tokenizer.sep_token_id
-    first = sample["train"][0]["sentence"]
-    assert train[0]["input_ids"] == tiny_tokenizer(first, truncation=True, max_length=8)["input_ids"]
-
-
-def test_tokenize_dataset_cache(tmp_path, sample, tiny_tokenizer, monkeypatch):
-    sample = datasets.DatasetDict({split: ds.select(range(100)) for split, ds in sample.items()})
-    cache = tmp_path / "cache"
-    first = tokenize_dataset(sample, tiny_tokenizer, max_length=16, cache_dir=cache)
-    folders = [p for p in cache.iterdir() if p.name.startswith("tokenized-")]
-    assert len(folders) == 1 and (folders[0] / "dataset_dict.json").exists()
-
-    def no_tokenizing(*args, **kwargs):
-        raise AssertionError("tokenized again instead of loading the cache")
-
-    monkeypatch.setattr(datasets.DatasetDict, "map", no_tokenizing)
-    second = tokenize_dataset(sample, tiny_tokenizer, max_length=16, cache_dir=cache)
-    for split in sample:
-        assert second[split]["input_ids"] == first[split]["input_ids"]
-        assert second[split]["label"] == first[split]["label"]
-        assert all(f["filename"].startswith(str(folders[0])) for f in second[split].cache_files)
-    monkeypatch.undo()
-    tokenize_dataset(sample, tiny_tokenizer, max_length=24, cache_dir=cache)  # another length, another entry
-    assert len([p for p in cache.iterdir() if p.name.startswith("tokenized-")]) == 2
-
-
-@pytest.mark.parametrize("max_length", [1, 0, -5])
-def test_tokenize_dataset_max_length_too_small(sample, tiny_tokenizer, max_length):
-    with pytest.raises(ValueError, match=rf"max_length={max_length} leaves no room for \[CLS\] and \[SEP\]; use e\.g\. 64 or 128"):
-        tokenize_dataset(sample, tiny_tokenizer, max_length=max_length)
-
-
-def test_tokenize_dataset_needs_a_sentence_column(sample, tiny_tokenizer):
-    renamed = sample.rename_column("sentence", "text")
-    with pytest.raises(ValueError, match=r"tokenize_dataset\(\) needs raw SST-2 with a 'sentence' column \(from load_sst2\(\)\)"):
-        tokenize_dataset(renamed, tiny_tokenizer, max_length=64)
-
-
-# ---------------------------------------------------------------------------------------
-# Training arguments
-
-
-@pytest.mark.parametrize("n, batch, epochs", [(512, 32, 1.0), (100, 32, 1.0), (100, 32, 0.5), (1, 32, 0.1), (20_000, 64, 2.0)])
-def test_training_steps(n, batch, epochs):
-    batches_per_epoch = -(-n // batch)  # ceiling division
-    assert training_steps(n, batch, epochs) == max(1, math.ceil(batches_per_epoch * epochs))
-
-
-@pytest.mark.parametrize("profile, n", [("smoke", 512), ("cpu", 20_000), ("default", 67_349)])
-def test_fast_training_args(tmp_path, profile, n):
-    s = get_settings(profile, env={})
-    args = fast_training_args(tmp_path, s, num_train_samples=n)
-    steps = math.ceil(n / s.batch_size) * s.epochs
-    assert args.train_sampling_strategy == "group_by_length"
-    assert args.eval_strategy == "steps"
-    assert args.eval_steps == max(1, int(steps) // 4)
-    assert args.logging_steps == max(1, int(steps) // 25)
-    assert args.report_to in ([], ["none"], "none")  # no wandb / tensorboard
-    assert args.save_strategy == "no"
-    assert args.learning_rate == s.learning_rate
-    assert args.per_device_train_batch_size == s.batch_size
-    assert args.per_device_eval_batch_size >= s.batch_size
-    assert args.num_train_epochs == s.epochs
-    assert args.seed == s.seed
-    assert args.output_dir == str(tmp_path)
-    if training.device_kind() == "cpu":
-        assert not args.bf16 and not args.fp16
-        assert args.dataloader_num_workers == 0 and not args.torch_compile
-
-
-def test_fast_training_args_options(tmp_path):
-    s = get_settings("smoke", env={})
-    no_evals = fast_training_args(tmp_path, s, num_train_samples=512, evaluations=0)
-    assert no_evals.eval_strategy == "no"
-    two = fast_training_args(tmp_path, s, num_train_samples=512, evaluations=2)
-    assert two.eval_steps == math.ceil(512 / s.batch_size) // 2
-    changed = fast_training_args(tmp_path, s, num_train_samples=512, learning_rate=3e-5, weight_decay=0.0)
-    assert changed.learning_rate == 3e-5 and changed.weight_decay == 0.0
-    tiny = fast_training_args(tmp_path, s, num_train_samples=3)  # one step: still valid
-    assert tiny.eval_steps == 1 and tiny.logging_steps == 1
-
-
-@pytest.mark.parametrize("n", [0, -1])
-def test_fast_training_args_with_no_samples(tmp_path, n):
-    with pytest.raises(ValueError, match=rf"num_train_samples={n}: the training set is empty\. Check the data you selected"):
-        fast_training_args(tmp_path, get_settings("smoke", env={}), num_train_samples=n)
-
-
-def test_old_notebook_args(tmp_path):
-    args = old_notebook_args(tmp_path)
-    assert args.per_device_train_batch_size == 8
-    assert args.learning_rate == 5e-5
-    assert args.train_sampling_strategy == "random"
-    assert args.num_train_epochs == 1
-    assert args.eval_strategy == "no"
-    assert not args.bf16 and not args.fp16
-    assert old_notebook_args(tmp_path, num_train_epochs=3).num_train_epochs == 3
-
-
-def test_recipe_differences(tmp_path):
-    s = get_settings("smoke", env={})
-    fast = fast_training_args(tmp_path, s, num_train_samples=512)
-    assert recipe_differences(fast, fast_training_args(tmp_path / "other", s, num_train_samples=512)) == {}
-    other_lr = fast_training_args(tmp_path, s, num_train_samples=512, learning_rate=2e-5)
-    assert recipe_differences(other_lr, fast) == {"learning_rate": (2e-5, s.learning_rate)}
-    old = recipe_differences(old_notebook_args(tmp_path), fast)
-    assert old["per_device_train_batch_size"] == (8, s.batch_size)
-    assert old["train_sampling_strategy"] == ("random", "group_by_length")
-    assert set(old) <= set(training.RECIPE_FIELDS)
-
-
-def test_select_train(sample):
-    s = get_settings("smoke", env={}, max_train_samples=100)
-    first, again = select_train(sample, s), select_train(sample, s)
-    assert first.num_rows == 100
-    assert first["idx"] == again["idx"]  # seeded
-    assert len(set(first["idx"])) == 100 and set(first["idx"]) <= set(sample["train"]["idx"])
-    other_seed = select_train(sample, get_settings("smoke", env={}, max_train_samples=100, seed=7))
-    assert other_seed["idx"] != first["idx"]
-    n = sample["train"].num_rows
-    for everything in (None, n, n + 1):
-        assert select_train(sample, get_settings("smoke", env={}, max_train_samples=everything)).num_rows == n
-
-
-# ---------------------------------------------------------------------------------------
-# Real (tiny) runs
+from course_utils.training import (RUN_INFO, SNAPSHOT, check_run, ensure_finetuned, finetune, order_by_length,
+                                   publish, read_run, save_run, select_train, tokenize, training_arguments)
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """One real fine-tuning run: top layer + head of the tiny model, 64 sentences, saved."""
-    out = tmp_path_factory.mktemp("run")
-    s = get_settings("smoke", env={}, output_dir=out, max_train_samples=64)
-    result = training.finetune(s, "top-k", k=1, save_to=out / "saved")
-    return s, result, out / "saved"
+def tokenizer():
+    return AutoTokenizer.from_pretrained(resolve_checkpoint("tiny-distilbert"))
 
 
-def test_finetune_returns_metrics(trained):
-    s, result, _ = trained
-    assert 0.0 <= result.metrics["eval_accuracy"] <= 1.0
-    assert 0.0 <= result.metrics["eval_f1"] <= 1.0
-    assert result.metrics["eval_loss"] > 0
-    assert result.train_seconds > 0
-    assert 0 < result.counts["trainable"] < result.counts["total"]
-    history = result.trainer.state.log_history
-    assert any("loss" in r for r in history) and any("eval_accuracy" in r for r in history)
-    assert result.trainer.state.global_step == training.training_steps(64, s.batch_size, s.epochs)
-    from course_utils.batching import LengthGroupedTrainer
-
-    assert isinstance(result.trainer, LengthGroupedTrainer)  # notebook 5's batch order
+@pytest.fixture(scope="module")
+def encoded(tokenizer):
+    return tokenize(load_sst2("sample"), tokenizer, max_length=32)
 
 
-def test_finetune_saves_a_complete_run(trained, tiny_path):
-    from safetensors.torch import load_file
+def tiny_settings(tmp_path, **overrides):
+    values = dict(max_train_samples=64, output_dir=tmp_path / "outputs")
+    values.update(overrides)
+    return get_settings("smoke", env={}, **values)
 
-    s, result, folder = trained
-    names = {p.name for p in folder.iterdir()}
-    assert {"config.json", "model.safetensors", "tokenizer_config.json", training.SNAPSHOT, training.RUN_INFO} <= names
-    info = training.read_run(folder)
-    assert info["settings"] == json.loads(json.dumps(s.as_dict()))
+
+# --- arguments, tokens, order -------------------------------------------------------------
+
+def test_training_arguments_follow_the_settings(tmp_path):
+    settings = tiny_settings(tmp_path)
+    args = training_arguments(settings, tmp_path, num_train_samples=640, evaluations=4)
+    assert (args.learning_rate, args.per_device_train_batch_size, args.seed) == (
+        settings.learning_rate, settings.batch_size, settings.seed)
+    assert args.train_sampling_strategy == "sequential"  # the rows come pre-ordered
+    assert args.eval_strategy == "steps" and args.eval_steps == 20 // 4
+    assert not args.bf16 and not args.fp16  # CPU: 32-bit floats
+    assert training_arguments(settings, tmp_path, num_train_samples=640).eval_strategy == "no"
+    assert training_arguments(settings, tmp_path, num_train_samples=640, learning_rate=0.5).learning_rate == 0.5
+
+
+@pytest.mark.parametrize(("kwargs", "words"), [
+    (dict(num_train_samples=0), "empty"), (dict(num_train_samples=10, evaluations=-1), "evaluate")])
+def test_training_arguments_bad_inputs(tmp_path, kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        training_arguments(tiny_settings(tmp_path), tmp_path, **kwargs)
+
+
+def test_tokenize_truncates_without_padding(encoded):
+    lengths = [len(ids) for ids in encoded["train"]["input_ids"]]
+    assert max(lengths) == 32 and min(lengths) < 32
+    assert {"input_ids", "attention_mask", "label", "sentence"} <= set(encoded["train"].column_names)
+
+
+@pytest.mark.parametrize("max_length", [0, 1, 2.5])
+def test_tokenize_needs_room_for_special_tokens(tokenizer, max_length):
+    with pytest.raises(ValueError, match="max_length"):
+        tokenize(load_sst2("sample"), tokenizer, max_length=max_length)
+
+
+def test_tokenize_needs_sentences(tokenizer):
+    raw = load_sst2("sample").rename_column("sentence", "text")
+    with pytest.raises(ValueError, match="'sentence'"):
+        tokenize(raw, tokenizer, max_length=32)
+
+
+def test_select_train_is_a_seeded_subset(tmp_path, encoded):
+    settings = tiny_settings(tmp_path)
+    first, again = select_train(encoded, settings), select_train(encoded, settings)
+    assert first.num_rows == 64 and first["idx"] == again["idx"]
+    assert first["idx"] != select_train(encoded, tiny_settings(tmp_path, seed=7))["idx"]
+    assert select_train(encoded, tiny_settings(tmp_path, max_train_samples=None)).num_rows == encoded["train"].num_rows
+
+
+def test_order_by_length_permutes_into_similar_batches(encoded):
+    train = encoded["train"].select(range(320))
+    ordered = order_by_length(train, batch_size=32, seed=0)
+    assert sorted(ordered["idx"]) == sorted(train["idx"])
+    lengths = [len(ids) for ids in ordered["input_ids"]]
+    spread = sum(max(lengths[i:i + 32]) - min(lengths[i:i + 32]) for i in range(0, 320, 32))
+    assert spread < sum(max(b) - min(b) for b in [[len(x) for x in train["input_ids"][i:i + 32]] for i in range(0, 320, 32)])
+    with pytest.raises(ValueError, match="tokenize"):
+        order_by_length(load_sst2("sample")["train"], batch_size=32, seed=0)
+
+
+# --- whole runs -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """One complete run of the fallback recipe, saved the way ensure_finetuned saves it."""
+    tmp_path = tmp_path_factory.mktemp("run")
+    settings = tiny_settings(tmp_path)
+    folder = settings.run_dir / "model"
+    result = finetune(settings, save_to=folder, evaluations=2)
+    return settings, folder, result
+
+
+def test_a_saved_run_is_complete_and_recorded(saved):
+    settings, folder, result = saved
+    assert check_run(folder) is None
+    info = read_run(folder)
     assert info["metrics"]["eval_accuracy"] == pytest.approx(result.metrics["eval_accuracy"])
-    assert str(folder.parent) not in (folder / training.RUN_INFO).read_text()  # path-free
-    # The snapshot holds the pretrained weights the run started from ...
-    pretrained = load_file(str(Path(tiny_path) / "model.safetensors"))
-    snap = load_snapshot(folder / training.SNAPSHOT)
-    key = "distilbert.embeddings.word_embeddings.weight"
-    assert torch.equal(snap[key], pretrained[key].float())
-    # ... and comparing it with the saved model shows what top-k=1 trained.
-    by_block = drift_by_block(compare(snap, result.trainer.model))
-    assert (by_block.loc[["embeddings", "layer 0"], "abs_change"] == 0).all()
-    assert (by_block.loc[["layer 1", "head"], "abs_change"] > 0).all()
+    assert info["identity"] == json.loads(json.dumps(settings.identity(), default=str))
+    assert {"config.json", "model.safetensors", SNAPSHOT} <= set(info["files"])
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")], "no staging folder is left behind"
+    weights, before = load_file(folder / "model.safetensors"), load_file(folder / SNAPSHOT)
+    name = next(n for n in before if n.endswith("classifier.weight"))
+    assert not torch.equal(weights[name], before[name]), "the snapshot holds the weights before training"
 
 
-def test_saved_model_answers_with_label_names(trained):
-    from transformers import pipeline
-
-    _, _, folder = trained
-    classify = pipeline("text-classification", model=str(folder), device="cpu")
-    answers = classify(["a gorgeous , witty film", "dull and lifeless"])
-    assert {a["label"] for a in answers} <= {"negative", "positive"}
-    assert all(0.0 <= a["score"] <= 1.0 for a in answers)
-
-
-def test_read_run_without_a_run(tmp_path):
-    assert training.read_run(tmp_path) is None
+def test_same_settings_give_the_same_weights(saved, tmp_path):
+    settings, folder, _ = saved
+    again = finetune(settings, evaluations=2)  # same seed, data and order: same weights on the same hardware
+    trained = load_file(folder / "model.safetensors")
+    for name, tensor in again.trainer.model.state_dict().items():
+        if name in trained:
+            assert torch.equal(tensor, trained[name]), name
 
 
-@pytest.fixture
-def small_sst2(tmp_path, sample):
-    """A small SST-2 folder (48 + 24 sentences from the sample), so runs spend little time evaluating."""
-    folder = tmp_path / "small-sst2"
-    folder.mkdir()
-    sample["train"].select(range(48)).to_pandas().to_parquet(folder / "train.parquet")
-    sample["validation"].select(range(24)).to_pandas().to_parquet(folder / "validation.parquet")
-    return folder
+@pytest.mark.parametrize("damage", ["truncate weights", "drop record", "garble record", "swap a file"])
+def test_damaged_runs_are_never_trusted(saved, tmp_path, damage):
+    import shutil
+
+    _, folder, _ = saved
+    copy = shutil.copytree(folder, tmp_path / "model")
+    if damage == "truncate weights":
+        data = (copy / "model.safetensors").read_bytes()
+        (copy / "model.safetensors").write_bytes(data[: len(data) // 2])
+    elif damage == "drop record":
+        (copy / RUN_INFO).unlink()
+    elif damage == "garble record":
+        (copy / RUN_INFO).write_text('{"format": 2, "files": ')
+    else:  # new weights beside an old record: an in-place save stopped after save_model
+        (copy / "config.json").write_text((copy / "config.json").read_text().replace("negative", "NEGATIVE"))
+    assert check_run(copy) is not None and read_run(copy) is None
+    assert str(copy) in check_run(copy), "the reason names the folder or file"
 
 
-def test_ensure_finetuned_trains_reuses_and_retrains(tmp_path, small_sst2, capsys, monkeypatch):
-    s = get_settings("smoke", env={}, output_dir=tmp_path / "out", data=small_sst2, max_train_samples=32)
-    folder = training.ensure_finetuned(s)
-    out = capsys.readouterr().out
-    assert folder == s.run_dir / "model"
-    assert "was not found" in out and "Training one now" in out and "validation accuracy" in out
-    assert training.read_run(folder)["settings"]["max_train_samples"] == 32
+def test_interrupted_save_leaves_the_previous_run_intact(saved, tmp_path, monkeypatch):
+    import shutil
 
-    real_finetune = training.finetune
-    monkeypatch.setattr(training, "finetune", lambda *a, **k: pytest.fail("retrained a model that was there"))
-    assert training.ensure_finetuned(s) == folder
-    out = capsys.readouterr().out
-    assert "Using notebook 5's fine-tuned model (tiny-distilbert, validation accuracy" in out
-    assert "Training" not in out
+    settings, folder, result = saved
+    target = shutil.copytree(folder, tmp_path / "model")
+    before = read_run(target)
 
-    monkeypatch.setattr(training, "finetune", real_finetune)
-    changed = get_settings("smoke", env={}, output_dir=tmp_path / "out", data=small_sst2, max_train_samples=16)
-    assert changed.run_dir == s.run_dir  # same folder, other settings
-    assert training.ensure_finetuned(changed) == folder
-    out = capsys.readouterr().out
-    assert "trained with other settings" in out and "Training one now" in out
-    assert training.read_run(folder)["settings"]["max_train_samples"] == 16
+    def fail(*args, **kwargs):
+        raise KeyboardInterrupt("kernel stopped while saving")
+
+    monkeypatch.setattr(training, "publish", fail)
+    with pytest.raises(KeyboardInterrupt):
+        save_run(result.trainer, target, settings, {"eval_accuracy": 0.0}, 1.0)
+    assert read_run(target) == before, "the old run is untouched"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "the half-written staging folder is gone"
+
+
+def test_interrupted_record_write_leaves_no_record(saved, tmp_path, monkeypatch):
+    settings, _, result = saved
+    folder = tmp_path / "inplace"
+    result.trainer.save_model(str(folder))
+
+    def fail(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        training.record_run(folder, settings, result.metrics, 1.0)
+    monkeypatch.undo()
+    assert check_run(folder) is not None and not (folder / RUN_INFO).exists()
+    assert not list(folder.glob(f".{RUN_INFO}*")), "the temporary record is removed"
+
+
+def test_concurrent_publishes_never_mix_files(saved, tmp_path):
+    import shutil
+
+    _, folder, _ = saved
+    first = shutil.copytree(folder, tmp_path / "first")
+    second = shutil.copytree(folder, tmp_path / "second")
+    (second / "extra.txt").write_text("only in the second run")
+    info = json.loads((second / RUN_INFO).read_text())
+    info["files"] = training._file_record(second)
+    (second / RUN_INFO).write_text(json.dumps(info))
+    target = tmp_path / "model"
+    publish(first, target)
+    publish(second, target)  # the second finished later: it replaces the first whole
+    assert check_run(target) is None and (target / "extra.txt").exists()
+    assert not first.exists() and not second.exists()
+
+
+def test_publish_keeps_a_run_that_appeared_meanwhile(saved, tmp_path, monkeypatch):
+    import shutil
+
+    _, folder, _ = saved
+    ours = shutil.copytree(folder, tmp_path / "ours")
+    target = tmp_path / "model"
+    real_replace = os.replace
+
+    def theirs_first(src, dst):  # another notebook publishes between our check and our rename
+        if Path(dst) == target and not target.exists():
+            shutil.copytree(folder, target)
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", theirs_first)
+    publish(ours, target)
+    assert check_run(target) is None
+
+
+def test_ensure_finetuned_trains_reuses_and_retrains(tmp_path, capsys):
+    settings = tiny_settings(tmp_path, max_train_samples=32)
+    folder = ensure_finetuned(settings)
+    assert "not found" in capsys.readouterr().out and check_run(folder) is None
+    assert ensure_finetuned(settings) == folder and "Using notebook 5's" in capsys.readouterr().out
+    (folder / "model.safetensors").write_bytes(b"broken")
+    ensure_finetuned(settings)
+    assert "incomplete" in capsys.readouterr().out and check_run(folder) is None
+    other = tiny_settings(tmp_path, max_train_samples=32, learning_rate=1e-2)
+    assert other.run_dir != settings.run_dir
+    os.makedirs(other.run_dir, exist_ok=True)
+    os.rename(folder, other.run_dir / "model")  # a run of other settings where these look
+    ensure_finetuned(other)
+    assert "other settings" in capsys.readouterr().out
