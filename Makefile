@@ -1,13 +1,19 @@
 # Transfer learning and fine-tuning with transformers: course tasks.
 #
 #   make lab        open the course in JupyterLab (creates .venv first if needed)
-#   make test       unit tests + every notebook in the offline smoke profile (creates .venv first)
-#   make execute    re-run all notebooks in place, then normalise them (see variables below)
+#   make test       unit tests + docstring examples + every notebook in the offline smoke profile
+#   make test-fast  the unit tests and docstring examples only, without those marked slow (seconds)
+#   make lint       ruff, then the pre-commit hooks (notebook normaliser, JSON, large files) on all files
+#   make execute    re-run every notebook and normalise it; all or nothing (tools/execute.py)
 #   make html       export the executed notebooks to build/html for projection in class
+#   make badges     after changing [tool.course] in pyproject.toml: point every Colab badge and
+#                   install URL in the notebooks and README.md at that repository and branch
 #
-# Variables: PYTHON (to create the venv), TORCH (the torch requirement), and for `make execute`
-# PROFILE, CHECKPOINT and DATA. The committed outputs were made with the defaults below;
-# on a machine with Hub access, `make execute PROFILE=default CHECKPOINT= DATA=` runs DistilBERT.
+# Variables: PYTHON (to create the venv), TORCH (the torch requirement), NOTEBOOKS, and for
+# `make execute` PROFILE, CHECKPOINT and DATA: COURSE_PROFILE, COURSE_CHECKPOINT and COURSE_DATA
+# for the kernels, not set when empty (the default), so a fresh clone runs the default profile.
+# Folders are meant from the repository root. The committed outputs were made with
+#   make execute PROFILE=cpu CHECKPOINT=../shared/models/all-MiniLM-L6-v2 DATA=../shared/data/sst2
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -16,17 +22,20 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.installed-stamp
 
-PROFILE ?= cpu
-CHECKPOINT ?= ../shared/models/all-MiniLM-L6-v2
-DATA ?= ../shared/data/sst2
-NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9]*.ipynb))
+PROFILE ?=
+CHECKPOINT ?=
+DATA ?=
+NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9]*.ipynb)) $(sort $(wildcard notebooks/A*.ipynb))
 OFFLINE_DIR ?= offline_assets
 HUB_CHECKPOINT ?= distilbert-base-uncased
 # Jupyter refuses to run as root (containers, some cloud machines) unless told to.
 LAB_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 BENCH_ARGS ?= --checkpoint tiny-distilbert --data sample --samples 512
+# The repository's address and branch, from pyproject.toml [tool.course] (written only there).
+REPO_SLUG = $(shell sed -n 's|^repository = "https://github.com/\([^"]*\)".*|\1|p' pyproject.toml)
+REPO_BRANCH = $(shell sed -n 's|^branch = "\([^"]*\)".*|\1|p' pyproject.toml)
 
-.PHONY: install lab test execute html check-html check-notebooks offline-assets badges benchmark clean
+.PHONY: install lab test test-fast lint execute html offline-assets badges benchmark clean
 
 install: $(STAMP)
 
@@ -43,24 +52,27 @@ lab: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-execute: $(STAMP)
-	$(BIN)/python tools/execute_notebooks.py --profile "$(PROFILE)" --checkpoint "$(CHECKPOINT)" --data "$(DATA)" $(NOTEBOOKS)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" tests course_utils tools
 
-check-notebooks: $(STAMP)
-	$(BIN)/python tools/check_notebooks.py $(NOTEBOOKS)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
+
+execute: $(STAMP)
+	$(BIN)/python -m tools.execute --profile "$(PROFILE)" --checkpoint "$(CHECKPOINT)" --data "$(DATA)" $(NOTEBOOKS)
 
 html: $(STAMP)
 	$(BIN)/jupyter nbconvert --to html --output-dir build/html $(NOTEBOOKS)
 	@echo "HTML pages are in build/html/ (one per notebook, plots embedded)."
 
-check-html: html
-	$(BIN)/python tools/check_html.py build/html
-
 offline-assets: $(STAMP)
 	$(BIN)/python -m course_utils.offline "$(OFFLINE_DIR)" --checkpoint "$(HUB_CHECKPOINT)"
 
-badges: $(STAMP)
-	$(BIN)/python tools/set_repo_url.py $(NOTEBOOKS) README.md
+badges:
+	sed -i.bak -E -e 's#(colab\.research\.google\.com/github/)[^/]+/[^/]+/blob/[^/]+/#\1$(REPO_SLUG)/blob/$(REPO_BRANCH)/#g' \
+	  -e 's#git\+https://github\.com/[^/]+/[^@"\\ )]+(@[^"\\ )]+)?#git+https://github.com/$(REPO_SLUG)@$(REPO_BRANCH)#g' \
+	  $(NOTEBOOKS) README.md && rm -f $(addsuffix .bak,$(NOTEBOOKS) README.md)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/speed.py $(BENCH_ARGS)

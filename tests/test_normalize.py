@@ -1,20 +1,17 @@
-"""tools/normalize_notebooks.py: outputs are cleaned, metadata is stable, a second run changes nothing.
+"""tools/clean.py: outputs are cleaned, metadata is stable, a second run changes nothing.
 
 The notebooks here are built in memory with nbformat; nothing is executed.
 """
 
-import doctest
-import sys
-from pathlib import Path
+import re
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from nbval.plugin import get_sanitize_patterns
 
-# The tools are scripts, not a package: make them importable for these tests.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-import normalize_notebooks  # noqa: E402
-from normalize_notebooks import clean_text, normalize_file, normalize_notebook, notebook_text, replace_machine_paths  # noqa: E402
+from tools import clean
+from tools.clean import SANITIZE_RULES, normalize, replace_machine_paths
 
 
 def stream(text, name="stdout"):
@@ -23,29 +20,46 @@ def stream(text, name="stdout"):
 
 def executed_notebook(outputs, execution_count=1):
     """A notebook with a markdown cell and one executed code cell with these outputs."""
-    return new_notebook(cells=[new_markdown_cell("# 1. Title"), new_code_cell("run()", execution_count=execution_count, outputs=outputs)])
+    return new_notebook(
+        cells=[
+            new_markdown_cell("# 1. Title"),
+            new_code_cell("run()", execution_count=execution_count, outputs=outputs),
+        ]
+    )
+
+
+def normalized(nb):
+    return nbformat.reads(normalize(nbformat.writes(nb)), as_version=4)
+
+
+def cleaned_outputs(*outputs):
+    return normalized(executed_notebook(list(outputs))).cells[1].outputs
+
+
+def stream_text(text):
+    return "".join(output.text for output in cleaned_outputs(stream(text)))
 
 
 # ---------------------------------------------------------------------------------------------
-# Text
+# Stream text
 # ---------------------------------------------------------------------------------------------
 
 
 def test_progress_bar_becomes_its_final_line():
     bar = "\r  0%|          | 0/3 [00:00<?, ?it/s]\r 33%|###       | 1/3\r100%|##########| 3/3 [00:01<00:00]\n"
-    assert clean_text("before\n" + bar + "after\n") == "before\n100%|##########| 3/3 [00:01<00:00]\nafter\n"
+    assert stream_text("before\n" + bar + "after\n") == "before\n100%|##########| 3/3 [00:01<00:00]\nafter\n"
 
 
 def test_lines_emptied_by_carriage_returns_are_dropped_but_blank_lines_stay():
-    assert clean_text("a\n\nb\n\r 50%|#####     |\r          \r") == "a\n\nb\n"
+    assert stream_text("a\n\nb\n\r 50%|#####     |\r          \r") == "a\n\nb\n"
 
 
 def test_windows_line_ends_are_plain_line_ends():
-    assert clean_text("one\r\ntwo\r\n") == "one\ntwo\n"
+    assert stream_text("one\r\ntwo\r\n") == "one\ntwo\n"
 
 
 def test_ansi_codes_are_dropped():
-    assert clean_text("\x1b[1mbold\x1b[0m and \x1b[31mred\x1b[0m\n") == "bold and red\n"
+    assert stream_text("\x1b[1mbold\x1b[0m and \x1b[31mred\x1b[0m\n") == "bold and red\n"
 
 
 @pytest.mark.parametrize(
@@ -58,12 +72,17 @@ def test_ansi_codes_are_dropped():
         ("saved to /home/me/course/notebooks/course_outputs/run1/model.", "saved to model."),
         ("PosixPath('/tmp/tmpab12/x.json')", "PosixPath('x.json')"),
         ("/content/drive/MyDrive/sst2, /Users/me/x and /opt/conda/lib/y.py", "sst2, x and y.py"),
-        ('File "/usr/local/lib/python3.10/dist-packages/torch/nn/modules/module.py", line 1', 'File "module.py", line 1'),
+        (
+            'File "/usr/local/lib/python3.10/dist-packages/torch/nn/modules/module.py", line 1',
+            'File "module.py", line 1',
+        ),
+        ("File \x1b[0;32m/work/main/x.py:3\x1b[0m, in f", "File x.py:3, in f"),
+        ("folder /work/main/ is", "folder main/ is"),
     ],
 )
 def test_machine_paths_become_their_last_component(text, expected):
-    assert clean_text(text) == expected
     assert replace_machine_paths(text) == expected
+    assert stream_text(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -72,95 +91,95 @@ def test_machine_paths_become_their_last_component(text, expected):
         "https://huggingface.co/distilbert-base-uncased and https://github.com/home/work/tmp",
         "see http://localhost:8888/tree/work/notebooks",
         "a relative path inside the repository: course_outputs/run1/model",
-        "Epoch 1/3, 12/100 steps, a/../b",
+        "Epoch 1/3, 12/100 steps, a/../b, /rootless/x, ... and /tmp",
     ],
 )
 def test_urls_and_ordinary_text_are_untouched(text):
-    assert clean_text(text) == text
+    assert replace_machine_paths(text) == text
 
 
-def test_ansi_code_before_a_path_does_not_hide_it():
-    line = "File \x1b[0;32m/work/main/x.py:3\x1b[0m, in f"
-    assert replace_machine_paths(line) == "File \x1b[0;32mx.py:3\x1b[0m, in f"
-
-
-def test_docstring_examples():
-    """The examples in normalize_notebooks' docstrings (pytest's --doctest-modules skips tools/)."""
-    results = doctest.testmod(normalize_notebooks)
-    assert results.attempted > 0 and results.failed == 0
+def test_nbval_shortens_machine_paths_with_the_same_rule():
+    rules = dict(get_sanitize_patterns(SANITIZE_RULES.read_text(encoding="utf-8")))
+    assert clean.MACHINE_PATH.pattern in rules, "tools/clean.py reads the [machine paths] rule nbval uses"
+    text = "loaded /work/shared/models/m and ../shared/data/sst2"
+    assert re.sub(clean.MACHINE_PATH.pattern, rules[clean.MACHINE_PATH.pattern], text) == replace_machine_paths(text)
 
 
 # ---------------------------------------------------------------------------------------------
-# Notebooks
+# Outputs and metadata
 # ---------------------------------------------------------------------------------------------
 
 
 def test_consecutive_streams_are_merged_before_cleaning():
-    nb = executed_notebook(
-        [stream("\r 50%|#####"), stream("     |\r100%|##########|\n"), stream("a warning\n", "stderr"), stream("done\n")]
+    outputs = cleaned_outputs(
+        stream("\r 50%|#####"), stream("     |\r100%|##########|\n"), stream("a warning\n", "stderr"), stream("done\n")
     )
-    outputs = normalize_notebook(nb).cells[1].outputs
-    assert [(o.name, o.text) for o in outputs] == [("stdout", "100%|##########|\n"), ("stderr", "a warning\n"), ("stdout", "done\n")]
+    assert [(o.name, o.text) for o in outputs] == [
+        ("stdout", "100%|##########|\n"),
+        ("stderr", "a warning\n"),
+        ("stdout", "done\n"),
+    ]
 
 
 def test_stream_output_that_becomes_empty_is_dropped():
-    nb = executed_notebook([stream("\r 50%|#####     |\r          \r", "stderr"), stream("result\n"), stream("\n", "stderr")])
-    assert [o.text for o in normalize_notebook(nb).cells[1].outputs] == ["result\n"]
-
-
-def test_paths_are_replaced_in_every_text_output_but_not_in_images():
-    png = "iVBORw0KGgo/work/AAAA"  # base64 may contain "/work/": image data must stay as it is
-    nb = executed_notebook(
-        [
-            new_output("execute_result", data={"text/plain": "'/root/x/model'", "text/html": "<b>/home/me/x/model</b>"}, execution_count=1),
-            new_output("display_data", data={"image/png": png, "text/plain": "<Figure size 640x480 with 1 Axes>"}),
-            new_output("error", ename="OSError", evalue="no file /work/shared/x", traceback=["\x1b[0;31m/tmp/a/b.py\x1b[0m"]),
-        ]
+    outputs = cleaned_outputs(
+        stream("\r 50%|#####     |\r          \r", "stderr"), stream("result\n"), stream("\n", "stderr")
     )
-    result, figure, error = normalize_notebook(nb).cells[1].outputs
+    assert [o.text for o in outputs] == ["result\n"]
+
+
+def test_paths_in_rich_and_error_outputs_are_shortened_and_images_kept():
+    png = "iVBORw0KGgo="
+    result, figure, error = cleaned_outputs(
+        new_output(
+            "execute_result",
+            data={"text/plain": "'/work/x/model'", "text/html": "<b>/root/a/model</b>"},
+            execution_count=1,
+        ),
+        new_output("display_data", data={"image/png": png, "text/plain": "<Figure size 640x480 with 1 Axes>"}),
+        new_output("error", ename="OSError", evalue="no file /home/me/x", traceback=["\x1b[0;31m/work/a/b.py\x1b[0m"]),
+    )
     assert result.data == {"text/plain": "'model'", "text/html": "<b>model</b>"}
     assert figure.data["image/png"] == png
-    assert (error.evalue, error.traceback) == ("no file x", ["\x1b[0;31mb.py\x1b[0m"])
+    assert (error.evalue, error.traceback) == ("no file x", ["b.py"])
 
 
 def test_widget_outputs_are_dropped_and_their_text_kept():
     widget = {"model_id": "abc", "version_major": 2, "version_minor": 0}
-    nb = executed_notebook(
-        [
-            new_output("display_data", data={"application/vnd.jupyter.widget-view+json": widget}),
-            new_output("display_data", data={"application/vnd.jupyter.widget-view+json": widget, "text/plain": "100%|##| 3/3"}),
-        ]
+    outputs = cleaned_outputs(
+        new_output("display_data", data={"application/vnd.jupyter.widget-view+json": widget}),
+        new_output(
+            "display_data", data={"application/vnd.jupyter.widget-view+json": widget, "text/plain": "100%|##| 3/3"}
+        ),
     )
-    outputs = normalize_notebook(nb).cells[1].outputs
     assert [o.data for o in outputs] == [{"text/plain": "100%|##| 3/3"}]
 
 
-def test_metadata_is_cleaned_and_execution_counts_kept():
+def test_metadata_is_cleaned_and_execution_counts_and_tags_kept():
     nb = executed_notebook([stream("hi\n")], execution_count=7)
     nb.cells.append(new_code_cell("x = 1", execution_count=8))  # executed, no output
-    nb.cells[1].metadata.update(execution={"iopub.execute_input": "2024-01-01T00:00:00Z"}, tags=["keep-me"], scrolled=True)
+    nb.cells[1].metadata.update(
+        execution={"iopub.execute_input": "2024-01-01T00:00:00Z"}, tags=["keep-me"], colab={"id": "x"}
+    )
     nb.metadata.update(
-        kernelspec={"name": "venv-course", "display_name": "Python (.venv)", "language": "python"},
+        kernelspec={"name": "python3", "display_name": "Python 3", "language": "python"},
         language_info={"name": "python", "version": "3.11.7", "pygments_lexer": "ipython3"},
         colab={"provenance": []},
         widgets={"application/vnd.jupyter.widget-state+json": {}},
         papermill={"duration": 1.5},
         vscode={"interpreter": {"hash": "abc"}},
     )
-
-    clean = normalize_notebook(nb)
-
-    assert clean.metadata == {
+    clean_nb = normalized(nb)
+    assert clean_nb.metadata == {
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python", "pygments_lexer": "ipython3"},
         "colab": {"provenance": []},
     }
-    assert clean.cells[1].metadata == {"tags": ["keep-me"], "scrolled": True}
-    assert [cell.get("execution_count") for cell in clean.cells[1:]] == [7, 8]
-    assert nb.metadata.kernelspec.name == "venv-course", "the notebook passed in is not changed"
+    assert clean_nb.cells[1].metadata == {"tags": ["keep-me"]}
+    assert [cell.get("execution_count") for cell in clean_nb.cells[1:]] == [7, 8]
 
 
-def test_normalising_twice_changes_nothing(tmp_path):
+def test_normalising_twice_changes_nothing_and_writes_what_nbformat_writes(tmp_path):
     nb = executed_notebook(
         [
             stream("\x1b[1mLoading\x1b[0m /work/shared/models/m\n\r 10%|#\r100%|##########|\n"),
@@ -169,23 +188,34 @@ def test_normalising_twice_changes_nothing(tmp_path):
         ]
     )
     nb.metadata["widgets"] = {"state": {}}
+    once = normalize(nbformat.writes(nb))
+    assert normalize(once) == once
+    nbformat.write(nbformat.reads(once, as_version=4), tmp_path / "x.ipynb")
+    assert (tmp_path / "x.ipynb").read_text(encoding="utf-8") == once, "nbformat 4, indent 1, final newline"
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------
+
+
+def test_command_line_check_mode_then_fix(tmp_path, capsys):
     path = tmp_path / "01_example.ipynb"
-    path.write_text(nbformat.writes(nb), encoding="utf-8")
-
-    assert normalize_file(path) is True
-    first = path.read_text(encoding="utf-8")
-    assert normalize_file(path) is False
-    assert path.read_text(encoding="utf-8") == first
-    assert first.endswith("}\n") and '\n "cells": [' in first, "nbformat 4, indent 1, final newline"
-    assert notebook_text(normalize_notebook(nbformat.reads(first, as_version=4))) == first
-
-
-def test_command_line_check_mode(tmp_path):
-    path = tmp_path / "01_example.ipynb"
-    path.write_text(nbformat.writes(executed_notebook([stream("/root/x\n")])), encoding="utf-8")
+    path.write_text(nbformat.writes(executed_notebook([stream("/root/x/y\n")])), encoding="utf-8")
     before = path.read_text(encoding="utf-8")
 
-    assert normalize_notebooks.main(["--check", str(path)]) == 1
+    assert clean.main(["--check", str(path)]) == 1
     assert path.read_text(encoding="utf-8") == before, "--check changes nothing"
-    assert normalize_notebooks.main([str(path)]) == 0
-    assert normalize_notebooks.main(["--check", str(path)]) == 0
+    assert "not normalised" in capsys.readouterr().out
+    assert clean.main([str(path)]) == 1, "a file it changed makes a pre-commit hook fail"
+    assert clean.main(["--check", str(path)]) == 0
+    assert '"y\\n"' in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("content", [None, "not json", '{"cells": 3}'])
+def test_command_line_names_what_cannot_be_normalised(tmp_path, capsys, content):
+    path = tmp_path / "bad.ipynb"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    assert clean.main([str(path)]) == 2
+    assert "bad.ipynb: cannot be normalised" in capsys.readouterr().err

@@ -1,0 +1,80 @@
+"""Re-run notebooks, all or nothing: how the committed outputs are made (``make execute``).
+
+    python -m tools.execute [--profile P] [--checkpoint C] [--data D] NOTEBOOK...
+
+Each notebook runs top to bottom in a fresh ``python3`` kernel whose working directory is the
+notebook's folder (as in JupyterLab), with nbconvert's ``ExecutePreprocessor``; it is normalised
+(``tools/clean.py``) into a temporary folder, and its wall time is printed. The committed files are
+replaced only when every notebook has run: a failure names the notebook and changes none of them.
+
+``--profile``, ``--checkpoint`` and ``--data`` set ``COURSE_PROFILE``, ``COURSE_CHECKPOINT`` and
+``COURSE_DATA`` for the kernels; left out or empty, they are not set (the profile's own are used).
+A checkpoint or data folder that exists here is passed as an absolute path, because the kernels
+run in the notebooks' folder; anything else (a Hub id, ``hub``, ``sample``) is passed as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from nbconvert.exporters import NotebookExporter
+
+from tools.clean import config
+
+
+def course_variables(profile: str | None = None, checkpoint: str | None = None, data: str | None = None) -> dict:
+    """The ``COURSE_*`` variables to set for the kernels: only those given, folders made absolute."""
+    given = {"COURSE_PROFILE": profile, "COURSE_CHECKPOINT": checkpoint, "COURSE_DATA": data}
+    variables = {name: value.strip() for name, value in given.items() if value and value.strip()}
+    for name in ("COURSE_CHECKPOINT", "COURSE_DATA"):
+        if name in variables and Path(variables[name]).expanduser().exists():
+            variables[name] = str(Path(variables[name]).expanduser().resolve())
+    return variables
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Re-run notebooks, all or nothing (see tools/execute.py).")
+    parser.add_argument("notebooks", nargs="+", type=Path, help="the notebooks, run in this order")
+    parser.add_argument("--profile", help="COURSE_PROFILE: default, cpu or smoke")
+    parser.add_argument("--checkpoint", help="COURSE_CHECKPOINT: a Hub id or a checkpoint folder")
+    parser.add_argument("--data", help="COURSE_DATA: hub, sample or a data folder")
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds one cell may take (default 3600)")
+    args = parser.parse_args(argv)
+    missing = [str(path) for path in args.notebooks if not path.is_file()]
+    if missing:
+        print(f"error: no such notebook: {', '.join(missing)}; nothing was run", file=sys.stderr)
+        return 2
+
+    os.environ.update(course_variables(args.profile, args.checkpoint, args.data))
+    course = [f"{name}={value}" for name, value in sorted(os.environ.items()) if name.startswith("COURSE_")]
+    print("kernel environment:", ", ".join(course) or "no COURSE_* variables (the default profile)")
+    exporter = NotebookExporter(config=config(execute=True, timeout=args.timeout))
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="course-execute-") as folder:
+        executed = []
+        for number, path in enumerate(args.notebooks):
+            start = time.perf_counter()
+            try:
+                text, _ = exporter.from_filename(str(path.resolve()))
+            except Exception as error:  # a failing cell, a timeout, a dead kernel: report it, change nothing
+                print(f"\nFAILED: {path} after {time.perf_counter() - start:.1f} s\n{error}", file=sys.stderr)
+                print(f"\n{path} failed: no notebook was changed.", file=sys.stderr)
+                return 1
+            copy = Path(folder) / f"{number}.ipynb"
+            copy.write_text(text, encoding="utf-8", newline="\n")
+            executed.append((copy, path))
+            print(f"{time.perf_counter() - start:8.1f} s  {path}", flush=True)
+        for copy, path in executed:
+            shutil.copyfile(copy, path)
+    print(f"{time.perf_counter() - started:8.1f} s  in all: {len(executed)} notebook(s) executed and updated")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
