@@ -1,33 +1,44 @@
 #!/usr/bin/env bash
-# The GPU measurements reported in benchmarks/README.md, as one script for one short
-# session on a lent GPU machine (the course's maintainers get 15 minutes at a time).
+# The GPU measurements of benchmarks/README.md, as one script for one short session on a lent
+# GPU machine. Run it from the repository root. Inputs and outputs, each a variable with a default
+# relative to the repository root (set any of them to use other folders):
 #
-# Expects, relative to the repository root:
-#   .carry/minilm-fp16/   all-MiniLM-L6-v2 saved in fp16 (to fit the 64 MiB transfer limit)
-#   .carry/sst2/          train.tsv.gz and validation.tsv (full SST-2)
-# and writes JSON results to $OUT (or benchmarks/results when OUT is unset).
-set -uo pipefail
+#   MODEL_DIR  all-MiniLM-L6-v2 (may be saved in fp16 to keep a transfer small)  default .carry/minilm-fp16
+#   DATA_DIR   SST-2 train and validation files (train.tsv.gz, validation.tsv)      default .carry/sst2
+#   OUT        where the JSON and text results go                                    default benchmarks/results
+#   WORK       scratch folder for the fp32 copy of the model                         default: a new temporary folder
+#   PYTHON     the Python with the course's requirements                             default python3
+#
+# After a run: describe each new results file in benchmarks/tables.py (FILES), add its table,
+# and run `python benchmarks/tables.py` to update the READMEs.
+set -uo pipefail  # no -e: a step that fails leaves the next ones their time
+MODEL_DIR=${MODEL_DIR:-.carry/minilm-fp16}
+DATA_DIR=${DATA_DIR:-.carry/sst2}
 OUT=${OUT:-benchmarks/results}
+WORK=${WORK:-$(mktemp -d)}
+PYTHON=${PYTHON:-python3}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
-python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)" | tee -a "$OUT/gpu.txt"
+"$PYTHON" -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)" | tee -a "$OUT/gpu.txt"
 
-# Master weights in fp32: upcast the fp16 transfer copy once.
-python3 - <<'PY'
-import torch, transformers
-transformers.logging.set_verbosity_error()
+# Master weights in fp32: upcast the transfer copy once.
+"$PYTHON" - "$MODEL_DIR" "$WORK/all-MiniLM-L6-v2" <<'PY'
+import sys
+import torch
 from transformers import AutoModel, AutoTokenizer
-AutoModel.from_pretrained(".carry/minilm-fp16", dtype=torch.float32).save_pretrained("/tmp/all-MiniLM-L6-v2")
-AutoTokenizer.from_pretrained(".carry/minilm-fp16").save_pretrained("/tmp/all-MiniLM-L6-v2")
+source, target = sys.argv[1:]
+AutoModel.from_pretrained(source, dtype=torch.float32).save_pretrained(target)
+AutoTokenizer.from_pretrained(source).save_pretrained(target)
 PY
+MODEL="$WORK/all-MiniLM-L6-v2"
 
-# 1. Speed, DistilBERT-base shapes (random weights), one full epoch: old settings vs fast recipe.
-python3 benchmarks/speed.py --checkpoint random-distilbert --data .carry/sst2 --samples all \
+# 1. Speed, DistilBERT-base shapes (random weights), one full epoch: reference vs recipe.
+"$PYTHON" benchmarks/speed.py --checkpoint random-distilbert --data "$DATA_DIR" --samples all \
     --variants 128:2e-4 --json "$OUT/gpu_distilbert_epoch.json" 2>&1 | tee "$OUT/gpu_distilbert_epoch.txt"
 # 2. Accuracy, real pretrained MiniLM, one full epoch each.
-python3 benchmarks/speed.py --checkpoint /tmp/all-MiniLM-L6-v2 --data .carry/sst2 --samples all \
+"$PYTHON" benchmarks/speed.py --checkpoint "$MODEL" --data "$DATA_DIR" --samples all \
     --variants 128:2e-4 --json "$OUT/gpu_minilm_epoch.json" 2>&1 | tee "$OUT/gpu_minilm_epoch.txt"
 # 3. The effect of each setting, DistilBERT shapes, 16,000 sentences per rung.
-python3 benchmarks/speed.py --checkpoint random-distilbert --data .carry/sst2 --samples 16000 --mode ladder \
+"$PYTHON" benchmarks/speed.py --checkpoint random-distilbert --data "$DATA_DIR" --samples 16000 --mode ladder \
     --compile --json "$OUT/gpu_distilbert_ladder.json" 2>&1 | tee "$OUT/gpu_distilbert_ladder.txt"

@@ -26,7 +26,8 @@ def _widths(lengths, batches) -> list[int]:
 
 def _real_share(lengths, batches) -> float:
     """Share of the padded batches' tokens that are real tokens."""
-    return sum(lengths[i] for b in batches for i in b) / sum(len(b) * w for b, w in zip(batches, _widths(lengths, batches)))
+    padded = sum(len(b) * w for b, w in zip(batches, _widths(lengths, batches)))
+    return sum(lengths[i] for b in batches for i in b) / padded
 
 
 @pytest.mark.parametrize("n, batch", [(1, 32), (31, 32), (32, 32), (1000, 32), (6400, 32), (6417, 64), (100, 1)])
