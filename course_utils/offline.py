@@ -8,7 +8,8 @@ and :func:`save_sst2`) and hands the folder to the class, whose machines then se
     export COURSE_DATA=/path/to/offline/sst2
 
 The data is written as plain ``train.parquet`` / ``validation.parquet`` / ``test.parquet``
-files, which ``course_utils.data.load_sst2`` (and pandas) read directly.
+files (``Dataset.to_parquet``), which ``course_utils.data.load_sst2`` reads with
+``load_dataset("parquet", ...)``; the checkpoint is checked like any local checkpoint.
 
 Example:
     >>> import tempfile
@@ -21,10 +22,16 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import datasets
+from huggingface_hub import is_offline_mode
 
 from . import hub
+
+if TYPE_CHECKING:
+    import datasets
+
+NEEDS_THE_HUB = "this target needs the Hub; run it on a machine that can reach huggingface.co"
 
 
 def save_sst2(folder: str | Path, raw: datasets.DatasetDict | None = None) -> Path:
@@ -35,25 +42,25 @@ def save_sst2(folder: str | Path, raw: datasets.DatasetDict | None = None) -> Pa
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for split, ds in raw.items():
-        ds.to_pandas().to_parquet(folder / f"{split}.parquet", index=False)
+        ds.to_parquet(str(folder / f"{split}.parquet"))
     return folder
 
 
 def save_checkpoint(checkpoint: str, folder: str | Path) -> Path:
-    """Download ``checkpoint``'s files from the Hub into ``folder`` (weights, config, tokenizer)."""
+    """Download ``checkpoint``'s files from the Hub into ``folder`` (weights, config, tokenizer), then check them."""
     from huggingface_hub import snapshot_download
 
-    if hub.hub_offline_mode() or not hub.hub_reachable():
-        raise hub.unavailable(f"the checkpoint {checkpoint!r}", "this target needs the Hub; run it on a machine that can reach huggingface.co")
+    from .models import check_checkpoint
+
+    if is_offline_mode() or not hub.hub_reachable():
+        raise hub.unavailable(f"the checkpoint {checkpoint!r}", NEEDS_THE_HUB)
     folder = Path(folder)
     snapshot_download(
         repo_id=checkpoint,
         local_dir=str(folder),
         allow_patterns=["*.json", "*.txt", "*.safetensors", "*.model"],
     )
-    if not (folder / "config.json").exists():
-        raise FileNotFoundError(f"{checkpoint!r} was downloaded but has no config.json; is it a transformers checkpoint?")
-    return folder
+    return check_checkpoint(folder)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,11 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", help="folder to create, e.g. offline_assets")
     parser.add_argument("--checkpoint", default="distilbert-base-uncased", help="Hub id to save")
     args = parser.parse_args(argv)
-    out = Path(args.out_dir)
+    out = Path(args.out_dir).resolve()
     model_dir = save_checkpoint(args.checkpoint, out / args.checkpoint.split("/")[-1])
     data_dir = save_sst2(out / "sst2")
     print(f"Saved {args.checkpoint} to {model_dir} and SST-2 to {data_dir}. On the class machines set:\n"
-          f"  export HF_HUB_OFFLINE=1\n  export COURSE_CHECKPOINT={model_dir.resolve()}\n  export COURSE_DATA={data_dir.resolve()}")
+          f"  export HF_HUB_OFFLINE=1\n  export COURSE_CHECKPOINT={model_dir}\n  export COURSE_DATA={data_dir}")
     return 0
 
 

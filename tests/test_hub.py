@@ -3,37 +3,27 @@
 from __future__ import annotations
 
 import socket
-import time
 
+import huggingface_hub
+import huggingface_hub.constants
 import pytest
 
 from course_utils import hub
-from course_utils.hub import HubUnavailableError, hub_offline_mode, hub_reachable, unavailable
+from course_utils.hub import HubUnavailableError, check_reachable, hub_reachable, unavailable
 
 
-@pytest.mark.parametrize("value", ["1", "true", "TRUE", "yes", " on "])
-def test_offline_mode_on(monkeypatch, value):
-    monkeypatch.setenv("HF_HUB_OFFLINE", value)
-    assert hub_offline_mode() is True
+@pytest.fixture
+def online(monkeypatch):
+    """As if HF_HUB_OFFLINE were unset when huggingface_hub was imported (is_offline_mode() reads that)."""
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
 
 
-@pytest.mark.parametrize("value", ["0", "", "false", "no", "off"])
-def test_offline_mode_off(monkeypatch, value):
-    monkeypatch.setenv("HF_HUB_OFFLINE", value)
-    assert hub_offline_mode() is False
+@pytest.fixture
+def no_connection(monkeypatch):
+    def fail(*args, **kwargs):
+        pytest.fail("opened a connection")
 
-
-def test_offline_mode_unset(monkeypatch):
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    assert hub_offline_mode() is False
-
-
-def test_offline_mode_never_opens_a_connection(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: pytest.fail("opened a connection in offline mode"))
-    start = time.perf_counter()
-    assert hub_reachable() is False
-    assert time.perf_counter() - start < 1
+    monkeypatch.setattr(socket, "create_connection", fail)
 
 
 class _Connection:
@@ -44,31 +34,46 @@ class _Connection:
         return False
 
 
-def test_reachable_when_a_connection_opens(monkeypatch):
+def test_offline_mode_never_opens_a_connection(no_connection):
+    # The tests run with HF_HUB_OFFLINE=1 (top-level conftest.py).
+    assert huggingface_hub.is_offline_mode() is True
+    assert hub_reachable() is False
+    check_reachable("anything")  # offline: the libraries will read their cache; no error, no connection
+
+
+def test_reachable_when_a_connection_opens(online, monkeypatch):
     calls = []
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    monkeypatch.setattr(socket, "create_connection", lambda address, timeout: calls.append((address, timeout)) or _Connection())
+    monkeypatch.setattr(socket, "create_connection",
+                        lambda address, timeout: calls.append((address, timeout)) or _Connection())
     assert hub_reachable(timeout=1.5) is True
     assert calls == [(("huggingface.co", 443), 1.5)]
+    check_reachable("anything")
 
 
 @pytest.mark.parametrize("error", [socket.timeout("timed out"), socket.gaierror("no DNS"), ConnectionRefusedError()])
-def test_unreachable_when_the_connection_fails(monkeypatch, error):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-
+def test_unreachable_fails_at_once_with_the_options(online, monkeypatch, error):
     def fail(address, timeout):
         raise error
 
     monkeypatch.setattr(socket, "create_connection", fail)
     assert hub_reachable() is False
+    with pytest.raises(HubUnavailableError, match=r"Could not load the thing from the Hugging Face Hub: "
+                                                  r"huggingface\.co cannot be reached\."):
+        check_reachable("the thing")
+
+
+def test_failure_reason_says_cache_in_offline_mode(online, monkeypatch):
+    assert hub.failure_reason(OSError("boom")) == "OSError: boom"
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    assert hub.failure_reason(OSError("boom")) == "HF_HUB_OFFLINE=1 is set and it is not in your cache"
 
 
 def test_unavailable_names_what_why_and_the_options():
     err = unavailable("the checkpoint 'x/y'", "huggingface.co cannot be reached")
-    assert isinstance(err, HubUnavailableError)
     assert isinstance(err, ConnectionError)  # callers catching ConnectionError / OSError still catch it
     message = str(err)
-    assert message.startswith("Could not load the checkpoint 'x/y' from the Hugging Face Hub: huggingface.co cannot be reached.")
-    for option in ("COURSE_PROFILE=smoke", "COURSE_CHECKPOINT=<folder>", "COURSE_DATA=<folder>", "`make offline-assets`", "HF_HUB_OFFLINE=1"):
+    assert message.startswith("Could not load the checkpoint 'x/y' from the Hugging Face Hub: "
+                              "huggingface.co cannot be reached.")
+    for option in ("COURSE_PROFILE=smoke", "COURSE_CHECKPOINT=<folder>", "COURSE_DATA=<folder>",
+                   "`make offline-assets`", "HF_HUB_OFFLINE=1"):
         assert option in message
-    assert hub.OFFLINE_OPTIONS in message

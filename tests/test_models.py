@@ -1,44 +1,59 @@
-"""course_utils.models: label maps, the tiny offline checkpoint, resolving and loading checkpoints."""
+"""course_utils.models: the tiny offline checkpoint, and checking local checkpoint folders before use."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import threading
 from pathlib import Path
 
 import pytest
 
 from course_utils import models
-from course_utils.models import label_maps, load_for_classification, read_config, resolve_checkpoint
-
-LABELS = ["negative", "positive"]
+from course_utils.models import CheckpointError, check_checkpoint, resolve_checkpoint
 
 
-def test_label_maps():
-    id2label, label2id = label_maps(LABELS)
-    assert id2label == {0: "negative", 1: "positive"}
-    assert label2id == {"negative": 0, "positive": 1}
-    three = ["neg", "neutral", "pos"]
-    id2label, label2id = label_maps(three)
-    assert all(label2id[id2label[i]] == i for i in range(3))
+@pytest.fixture
+def copy_of_tiny(tiny_path, tmp_path):
+    """A copy of the tiny checkpoint to break."""
+    return Path(shutil.copytree(tiny_path, tmp_path / "my-model"))
 
 
-@pytest.mark.parametrize("names", [[], ["negative", "negative"], ["negative", ""], ["a", None], [0, 1]])
-def test_label_maps_rejects_bad_names(names):
-    with pytest.raises(ValueError, match=r"Label names must be distinct, non-empty strings, e\.g\. \['negative', 'positive'\]; got"):
-        label_maps(names)
+def problem(folder, *terms):
+    with pytest.raises(CheckpointError) as err:
+        resolve_checkpoint(str(folder))
+    message = str(err.value)
+    assert f"The checkpoint folder {folder.resolve()} cannot be loaded" in message
+    assert "copy or download the whole checkpoint again" in message
+    for term in terms:
+        assert term in message, (term, message)
+    return message
+
+
+# ---------------------------------------------------------------------------------------
+# The course cache and the tiny checkpoint
 
 
 def test_cache_dir_follows_course_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path / "cache"))
     assert models.cache_dir() == tmp_path / "cache"
+    for unset in ("", "  "):
+        monkeypatch.setenv("COURSE_CACHE", unset)
+        assert models.cache_dir() == Path.home() / ".cache" / "course_utils"
     monkeypatch.delenv("COURSE_CACHE")
     assert models.cache_dir() == Path.home() / ".cache" / "course_utils"
 
 
+def test_tests_build_in_a_temporary_cache(tiny_path, _temporary_caches):
+    assert Path(tiny_path).is_relative_to(_temporary_caches)
+    assert not Path(tiny_path).is_relative_to(Path.home())
+
+
 def test_build_tiny_checkpoint_writes_a_small_distilbert(tmp_path):
     folder = models.build_tiny_checkpoint(tmp_path / "tiny")
-    names = {p.name for p in folder.iterdir()}
-    assert {"config.json", "model.safetensors", "tokenizer_config.json"} <= names
+    assert check_checkpoint(folder) == folder.resolve()
     config = json.loads((folder / "config.json").read_text())
     assert config["model_type"] == "distilbert"
     assert (config["n_layers"], config["dim"]) == (2, 64)
@@ -49,36 +64,63 @@ def test_build_tiny_checkpoint_writes_a_small_distilbert(tmp_path):
 def test_build_tiny_checkpoint_is_seeded(tmp_path):
     from safetensors.torch import load_file
 
-    a = load_file(str(models.build_tiny_checkpoint(tmp_path / "a", seed=1) / "model.safetensors"))
-    b = load_file(str(models.build_tiny_checkpoint(tmp_path / "b", seed=1) / "model.safetensors"))
-    c = load_file(str(models.build_tiny_checkpoint(tmp_path / "c", seed=2) / "model.safetensors"))
+    a, b, c = (load_file(str(models.build_tiny_checkpoint(tmp_path / name, seed=seed) / "model.safetensors"))
+               for name, seed in (("a", 1), ("b", 1), ("c", 2)))
     assert a.keys() == b.keys() == c.keys()
     assert all((a[k] == b[k]).all() for k in a)
     assert any((a[k] != c[k]).any() for k in a)
 
 
-def test_tiny_checkpoint_is_built_once(monkeypatch, tmp_path):
+@pytest.fixture
+def counted_builds(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
     calls = []
     real = models.build_tiny_checkpoint
-    monkeypatch.setattr(models, "build_tiny_checkpoint", lambda folder, seed=0: calls.append(folder) or real(folder, seed))
-    first = models.tiny_checkpoint_path()
-    second = models.tiny_checkpoint_path()
+    monkeypatch.setattr(models, "build_tiny_checkpoint",
+                        lambda folder, seed=0: calls.append(folder) or real(folder, seed))
+    return calls
+
+
+def test_tiny_checkpoint_is_built_once(counted_builds, tmp_path):
+    first, second = models.tiny_checkpoint_path(), models.tiny_checkpoint_path()
     assert first == second == tmp_path / f"tiny-distilbert-v{models.TINY_VERSION}"
-    assert (first / "model.safetensors").exists()
-    assert len(calls) == 1
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".building-")]  # no leftovers
+    assert len(counted_builds) == 1
+    assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary folders left
+
+
+def test_a_broken_tiny_checkpoint_is_rebuilt(counted_builds, tmp_path):
+    target = models.tiny_checkpoint_path()
+    weights = target / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])  # cut short, as by a full disk
+    assert models.tiny_checkpoint_path() == target
+    assert len(counted_builds) == 2
+    assert check_checkpoint(target) == target
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_concurrent_builders_keep_one_checkpoint(counted_builds, tmp_path):
+    results, errors = [], []
+
+    def build():
+        try:
+            results.append(models.tiny_checkpoint_path())
+        except Exception as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=build) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(set(results)) == 1
+    assert check_checkpoint(results[0])
+    assert [p.name for p in tmp_path.iterdir()] == [results[0].name]
 
 
 def test_resolve_tiny_checkpoint(tiny_path):
     assert Path(tiny_path).name == f"tiny-distilbert-v{models.TINY_VERSION}"
-    assert (Path(tiny_path) / "config.json").exists()
     assert resolve_checkpoint("tiny-distilbert") == tiny_path
-    assert read_config(tiny_path)["model_type"] == "distilbert"
-
-
-def test_read_config_of_a_folder_without_one(tmp_path):
-    assert read_config(str(tmp_path)) == {}
 
 
 def test_tiny_tokenizer_gives_bert_base_uncased_ids(tiny_tokenizer):
@@ -88,51 +130,123 @@ def test_tiny_tokenizer_gives_bert_base_uncased_ids(tiny_tokenizer):
     assert ids == expected
     # ... which are these tokens' line numbers in the shipped vocabulary.
     vocab = Path(models.VOCAB_FILE).read_text(encoding="utf-8").splitlines()
-    assert [vocab.index(t) for t in ["[CLS]", "hello", "world", ",", "unbelievable", "!", "[SEP]"]] == expected
-    assert tiny_tokenizer.convert_ids_to_tokens(ids) == ["[CLS]", "hello", "world", ",", "unbelievable", "!", "[SEP]"]
+    tokens = ["[CLS]", "hello", "world", ",", "unbelievable", "!", "[SEP]"]
+    assert [vocab.index(t) for t in tokens] == expected
+    assert tiny_tokenizer.convert_ids_to_tokens(ids) == tokens
 
 
-def test_load_for_classification_attaches_label_names(_tiny_loaded):
-    tokenizer, model = _tiny_loaded
-    assert model.config.id2label == {0: "negative", 1: "positive"}
-    assert model.config.label2id == {"negative": 0, "positive": 1}
-    assert model.config.num_labels == 2
-    assert model.classifier.out_features == 2
-    assert tokenizer.pad_token_id == 0
+# ---------------------------------------------------------------------------------------
+# Local folders: checked before anything loads them
 
 
-def test_load_for_classification_with_three_labels():
-    _, model = load_for_classification("tiny-distilbert", ["neg", "neutral", "pos"])
-    assert model.classifier.out_features == 3
-    assert model.config.id2label[1] == "neutral"
+def test_a_complete_folder_resolves_to_its_absolute_path(copy_of_tiny, monkeypatch):
+    assert resolve_checkpoint(str(copy_of_tiny)) == str(copy_of_tiny)
+    monkeypatch.chdir(copy_of_tiny.parent)
+    assert resolve_checkpoint("my-model") == resolve_checkpoint("./my-model") == str(copy_of_tiny)
+    monkeypatch.setenv("COURSE_START_DIR", str(copy_of_tiny.parent.parent))
+    assert resolve_checkpoint(f"{copy_of_tiny.parent.name}/my-model") == str(copy_of_tiny)
 
 
-def test_load_for_classification_rejects_bad_labels():
-    with pytest.raises(ValueError, match=r"Label names must be distinct"):
-        load_for_classification("tiny-distilbert", ["positive", "positive"])
-
-
-def test_missing_checkpoint_folder(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"Checkpoint folder 'gone \(local folder\)' not found\. Check COURSE_CHECKPOINT.*save_pretrained\(\)") as err:
-        resolve_checkpoint(str(tmp_path / "gone"))
-    assert str(tmp_path) not in str(err.value)
-    with pytest.raises(FileNotFoundError, match=r"Checkpoint folder 'nowhere \(local folder\)' not found"):
+def test_missing_folder_shows_the_absolute_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=re.escape(f"checkpoint folder {tmp_path / 'nowhere'} does not exist")):
         resolve_checkpoint("./nowhere")
 
 
-def test_folder_without_config_json(tmp_path):
-    folder = tmp_path / "weights-only"
-    folder.mkdir()
-    (folder / "model.safetensors").write_bytes(b"")
-    with pytest.raises(FileNotFoundError, match=r"The folder 'weights-only' has no config\.json, so it is not a Hugging Face checkpoint\. "
-                                                r"Point COURSE_CHECKPOINT at a folder written by save_pretrained\(\) or `make offline-assets`"):
-        resolve_checkpoint(str(folder))
+def test_truncated_safetensors_names_the_file(copy_of_tiny):
+    weights = copy_of_tiny / "model.safetensors"
+    size = weights.stat().st_size
+    weights.write_bytes(weights.read_bytes()[: size // 2])
+    problem(copy_of_tiny, f"{weights} is truncated ({size // 2:,} bytes, its header says {size:,})",
+            "download/copy it again")
 
 
-def test_relative_checkpoint_folder_resolves(tmp_path, monkeypatch, tiny_path):
-    import shutil
+def test_safetensors_without_a_valid_header(copy_of_tiny):
+    weights = copy_of_tiny / "model.safetensors"
+    weights.write_bytes(b"\x00" * 4)
+    problem(copy_of_tiny, f"{weights} is not a readable safetensors file")
 
-    shutil.copytree(tiny_path, tmp_path / "models" / "mine")
-    monkeypatch.chdir(tmp_path)
-    assert resolve_checkpoint("models/mine") == "models/mine"
-    assert resolve_checkpoint("./models/mine") == "models/mine"
+
+def test_every_problem_is_listed_at_once(copy_of_tiny):
+    (copy_of_tiny / "config.json").unlink()
+    (copy_of_tiny / "model.safetensors").unlink()
+    for name in ("tokenizer.json", "vocab.txt"):
+        (copy_of_tiny / name).unlink(missing_ok=True)
+    problem(copy_of_tiny, f"no config.json ({copy_of_tiny / 'config.json'})", "no weights: model.safetensors",
+            "no tokenizer files: tokenizer.json, or vocab.txt")
+
+
+def test_config_that_is_not_json(copy_of_tiny):
+    (copy_of_tiny / "config.json").write_text('{"model_type": "distil')
+    problem(copy_of_tiny, f"{copy_of_tiny / 'config.json'} is not readable JSON")
+
+
+def test_folder_without_tokenizer_files_fails_instead_of_a_tiny_tokenizer(copy_of_tiny):
+    for name in ("tokenizer.json", "vocab.txt"):
+        (copy_of_tiny / name).unlink(missing_ok=True)
+    assert (copy_of_tiny / "tokenizer_config.json").exists()  # what remains would load as a 5-token tokenizer
+    problem(copy_of_tiny, "no tokenizer files")
+
+
+def test_tokenizer_alternatives(copy_of_tiny):
+    (copy_of_tiny / "tokenizer.json").unlink()
+    (copy_of_tiny / "vocab.txt").write_text("[PAD]\n[UNK]\n")
+    assert check_checkpoint(copy_of_tiny)
+    (copy_of_tiny / "vocab.txt").unlink()
+    (copy_of_tiny / "vocab.json").write_text("{}")
+    problem(copy_of_tiny, f"{copy_of_tiny / 'merges.txt'} is missing")
+    (copy_of_tiny / "merges.txt").write_text("")
+    assert check_checkpoint(copy_of_tiny)
+    (copy_of_tiny / "vocab.json").unlink()
+    (copy_of_tiny / "merges.txt").unlink()
+    (copy_of_tiny / "spiece.model").write_bytes(b"x")
+    assert check_checkpoint(copy_of_tiny)
+
+
+def test_sharded_safetensors(copy_of_tiny):
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(copy_of_tiny / "model.safetensors"))
+    (copy_of_tiny / "model.safetensors").unlink()
+    names = sorted(tensors)
+    shards = {"model-00001-of-00002.safetensors": names[: len(names) // 2],
+              "model-00002-of-00002.safetensors": names[len(names) // 2:]}
+    for shard, keys in shards.items():
+        save_file({k: tensors[k] for k in keys}, str(copy_of_tiny / shard))
+    weight_map = {k: shard for shard, keys in shards.items() for k in keys}
+    (copy_of_tiny / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
+    assert check_checkpoint(copy_of_tiny)
+    (copy_of_tiny / "model-00002-of-00002.safetensors").unlink()
+    problem(copy_of_tiny, "weight shards listed in", str(copy_of_tiny / "model-00002-of-00002.safetensors"))
+
+
+def test_pytorch_bin_weights(copy_of_tiny):
+    import torch
+    from safetensors.torch import load_file
+
+    torch.save(load_file(str(copy_of_tiny / "model.safetensors")), copy_of_tiny / "pytorch_model.bin")
+    (copy_of_tiny / "model.safetensors").unlink()
+    assert check_checkpoint(copy_of_tiny)
+    weights = copy_of_tiny / "pytorch_model.bin"
+    weights.write_bytes(weights.read_bytes()[: os.path.getsize(weights) // 2])
+    problem(copy_of_tiny, f"{weights} is not a PyTorch weights file", "download/copy it again")
+
+
+# The kept helpers (label_maps, load_for_classification) are still called by freezing.py's examples
+# and notebooks 4 and 7; their own behaviour:
+
+
+def test_label_maps_rejects_bad_names():
+    id2label, label2id = models.label_maps(["negative", "positive"])
+    assert (id2label, label2id) == ({0: "negative", 1: "positive"}, {"negative": 0, "positive": 1})
+    for names in ([], ["negative", "negative"], ["negative", ""], [0, 1]):
+        with pytest.raises(ValueError, match=r"Label names must be distinct, non-empty strings"):
+            models.label_maps(names)
+
+
+def test_load_for_classification_checks_the_folder_first(copy_of_tiny):
+    (copy_of_tiny / "tokenizer.json").unlink()
+    (copy_of_tiny / "vocab.txt").unlink(missing_ok=True)
+    with pytest.raises(CheckpointError, match="no tokenizer files"):
+        models.load_for_classification(str(copy_of_tiny), ["negative", "positive"])
+
