@@ -129,11 +129,11 @@ def _as_text(column: pa.ChunkedArray, name: str, source: _Source) -> pa.ChunkedA
     elif not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_string(kind)
               or pa.types.is_large_string(kind) or pa.types.is_null(kind)):
         raise DataFileError(f"{source.name}: the {name} column holds {kind}, not numbers. "
-                            f"Write {name}s as whole numbers (see README, 'Data').")
+                            f"Write {name}s as whole numbers.")
     return pc.utf8_trim_whitespace(pc.cast(column, pa.string()))
 
 
-def check_table(table: pa.Table, split: str, source: _Source) -> None:
+def _check_table(table: pa.Table, split: str, source: _Source) -> None:
     """Check one split's rows (columns, sentences, labels, idx); raise :class:`DataFileError` if any is wrong."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -182,9 +182,9 @@ def _sst2_columns(batch: dict[str, list], indices: list[int]) -> dict[str, list]
     }
 
 
-def checked(ds: datasets.Dataset, split: str, source: _Source) -> datasets.Dataset:
-    """``ds`` checked with :func:`check_table` and given SST-2's features (a ``map``, cached by datasets)."""
-    check_table(ds.with_format("arrow")[:], split, source)
+def _checked(ds: datasets.Dataset, split: str, source: _Source) -> datasets.Dataset:
+    """``ds`` checked with :func:`_check_table` and given SST-2's features (a ``map``, cached by datasets)."""
+    _check_table(ds.with_format("arrow")[:], split, source)
     if ds.features == features():
         return ds
     return ds.map(_sst2_columns, batched=True, with_indices=True, features=features(),
@@ -312,8 +312,8 @@ def load_split_file(path: str | Path, split: str | None = None) -> datasets.Data
             ds = datasets.load_dataset("parquet", data_files={split: str(path)}, split=split)
         except datasets.exceptions.DatasetGenerationError as err:
             raise DataFileError(f"{path}: cannot be read as Parquet ({err.__cause__}). Copy it again.") from err
-        return checked(ds, split, _Source(str(path)))
-    return checked(_load_text_file(path, fmt, split), split, _Source(str(path), text_file=True))
+        return _checked(ds, split, _Source(str(path)))
+    return _checked(_load_text_file(path, fmt, split), split, _Source(str(path), text_file=True))
 
 
 # ---------------------------------------------------------------------------------------
@@ -345,7 +345,7 @@ def load_from_folder(folder: str | Path) -> datasets.DatasetDict:
         )
     if (folder / "dataset_dict.json").is_file():
         saved = datasets.load_from_disk(str(folder))
-        splits = {split: checked(saved[split], split, _Source(f"{folder} ({split} split)"))
+        splits = {split: _checked(saved[split], split, _Source(f"{folder} ({split} split)"))
                   for split in SPLITS if split in saved}
     elif (folder / "dataset_info.json").is_file():
         raise DataFileError(f"{folder} holds one Dataset saved with save_to_disk, not a DatasetDict with "
@@ -385,7 +385,7 @@ def load_from_hub() -> datasets.DatasetDict:
     except (ConnectionError, OSError) as err:
         raise hub.unavailable(what, hub.failure_reason(err)) from err
     name = " ".join(HUB_DATASET)
-    return datasets.DatasetDict({split: checked(raw[split], split, _Source(f"{name} ({split} split)"))
+    return datasets.DatasetDict({split: _checked(raw[split], split, _Source(f"{name} ({split} split)"))
                                  for split in SPLITS if split in raw})
 
 
