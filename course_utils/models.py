@@ -234,6 +234,7 @@ def tiny_checkpoint_path() -> Path:
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.building-"))
     try:
         build_tiny_checkpoint(tmp)
+        tmp.chmod(0o755)  # mkdtemp makes it private; a shared COURSE_CACHE must be readable by all
         if target.exists() and checkpoint_problems(target):  # broken: move it aside, then delete it
             aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.broken-"))
             try:
