@@ -298,9 +298,10 @@ def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def _is_constant(x: torch.Tensor) -> bool:
-    """True when every row is the same vector (up to rounding): no variation for CKA to compare."""
+    """True when every row is the same vector up to float32 rounding: no variation for CKA to compare."""
+    x = torch.as_tensor(x, dtype=torch.float64)
     spread = (x - x.mean(dim=0)).norm()
-    return bool(spread <= 1e-9 * max(float(x.norm()), 1e-300))
+    return bool(spread <= 1e-6 * max(float(x.norm()), 1e-300))
 
 
 def representation_change(before: nn.Module, after: nn.Module, tokenizer, sentences: Sequence[str], *,

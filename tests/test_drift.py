@@ -463,3 +463,14 @@ def test_cls_embeddings_have_no_cka(tiny_model, tiny_tokenizer):
     assert math.isnan(change.loc["embeddings", "CKA"])
     assert 0.9 < change.loc["embeddings", "cosine"] < 1.0  # the first token's vector moved a little
     assert change.loc[["layer 0", "layer 1"], "CKA"].notna().all()
+
+
+def test_rows_equal_up_to_float32_rounding_count_as_constant(tiny_model, tiny_tokenizer):
+    """The first token's embedding computed in batches of different padding: equal up to rounding."""
+    generator = torch.Generator().manual_seed(0)
+    row = torch.randn(1, 8, generator=generator)
+    nearly_constant = row + 1e-8 * torch.randn(20, 8, generator=generator)
+    with pytest.raises(ValueError, match=r"same for every input"):
+        linear_cka(nearly_constant, torch.randn(20, 8, generator=generator))
+    change = representation_change(tiny_model, tiny_model, tiny_tokenizer, TEXTS * 3, pooling="cls", batch_size=5)
+    assert math.isnan(change.loc["embeddings", "CKA"]) and change.loc["layer 1", "CKA"] == pytest.approx(1.0)
