@@ -187,7 +187,8 @@ def finetune(settings: RunSettings, strategy: str = "full", k: int | None = None
     same settings on the same hardware give the same weights. With ``save_to`` the run is saved
     as notebook 5 saves it (see :func:`save_run`).
     """
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer, set_seed
+    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, PrinterCallback,
+                              Trainer, set_seed)
 
     from .data import load_sst2
     from .drift import snapshot
@@ -212,6 +213,8 @@ def finetune(settings: RunSettings, strategy: str = "full", k: int | None = None
                           processing_class=tokenizer,
                           data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_multiple()),
                           compute_metrics=make_compute_metrics())
+        if args.disable_tqdm:  # no progress bars, and no log lines printed in their place
+            trainer.remove_callback(PrinterCallback)
         start = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - start
