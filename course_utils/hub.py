@@ -3,8 +3,9 @@
 ``from_pretrained`` and ``load_dataset`` retry an unreachable Hub for about a minute before
 they fail with a message about "offline mode". The course checks first (a few seconds at
 most) and, when the Hub cannot be reached, says which offline options exist. In offline mode
-(``HF_HUB_OFFLINE=1``, read by ``huggingface_hub.is_offline_mode()``) the libraries use their
-local cache and the course never opens a connection.
+(``HF_HUB_OFFLINE=1``, read by ``huggingface_hub.is_offline_mode()`` when the library is first
+imported: set it before starting Jupyter) the libraries use their local cache and the course
+never opens a connection.
 
 Example:
     >>> print(unavailable("the checkpoint 'x/y'", "huggingface.co cannot be reached"))  # doctest: +ELLIPSIS
