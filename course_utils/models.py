@@ -285,21 +285,8 @@ def resolve_checkpoint(checkpoint: str | os.PathLike) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# Kept while other modules and notebooks still call them (the notebooks now write the two
-# lines themselves: id2label = dict(enumerate(names)); label2id = {n: i for i, n in id2label.items()})
-
-
-def label_maps(names: list[str]) -> tuple[dict[int, str], dict[str, int]]:
-    """``id2label`` and ``label2id`` for ``from_pretrained``, so predictions carry real names.
-
-    Example:
-        >>> label_maps(["negative", "positive"])
-        ({0: 'negative', 1: 'positive'}, {'negative': 0, 'positive': 1})
-    """
-    if not names or len(set(names)) != len(names) or not all(isinstance(n, str) and n for n in names):
-        raise ValueError(f"Label names must be distinct, non-empty strings, e.g. ['negative', 'positive']; "
-                         f"got {names!r}.")
-    return dict(enumerate(names)), {name: i for i, name in enumerate(names)}
+# Kept while course_utils/freezing.py's examples call it; the notebooks write the two lines
+# themselves: id2label = dict(enumerate(names)); label2id = {n: i for i, n in id2label.items()}
 
 
 def load_for_classification(checkpoint: str, label_names: list[str]):
@@ -312,10 +299,15 @@ def load_for_classification(checkpoint: str, label_names: list[str]):
     """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    names = list(label_names)
+    if not names or len(set(names)) != len(names) or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"Label names must be distinct, non-empty strings, e.g. ['negative', 'positive']; "
+                         f"got {names!r}.")
     path = resolve_checkpoint(checkpoint)
-    id2label, label2id = label_maps(label_names)
+    id2label = dict(enumerate(names))
+    label2id = {name: i for i, name in id2label.items()}
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForSequenceClassification.from_pretrained(
-        path, num_labels=len(label_names), id2label=id2label, label2id=label2id
+        path, num_labels=len(names), id2label=id2label, label2id=label2id
     )
     return tokenizer, model

@@ -232,16 +232,13 @@ def test_pytorch_bin_weights(copy_of_tiny):
     problem(copy_of_tiny, f"{weights} is not a PyTorch weights file", "download/copy it again")
 
 
-# The kept helpers (label_maps, load_for_classification) are still called by freezing.py's examples
-# and notebooks 4 and 7; their own behaviour:
+# load_for_classification is kept while course_utils/freezing.py's examples call it.
 
 
-def test_label_maps_rejects_bad_names():
-    id2label, label2id = models.label_maps(["negative", "positive"])
-    assert (id2label, label2id) == ({0: "negative", 1: "positive"}, {"negative": 0, "positive": 1})
-    for names in ([], ["negative", "negative"], ["negative", ""], [0, 1]):
-        with pytest.raises(ValueError, match=r"Label names must be distinct, non-empty strings"):
-            models.label_maps(names)
+@pytest.mark.parametrize("names", [[], ["negative", "negative"], ["negative", ""], [0, 1]])
+def test_load_for_classification_rejects_bad_label_names(names):
+    with pytest.raises(ValueError, match=r"Label names must be distinct, non-empty strings"):
+        models.load_for_classification("tiny-distilbert", names)
 
 
 def test_load_for_classification_checks_the_folder_first(copy_of_tiny):
@@ -249,4 +246,3 @@ def test_load_for_classification_checks_the_folder_first(copy_of_tiny):
     (copy_of_tiny / "vocab.txt").unlink(missing_ok=True)
     with pytest.raises(CheckpointError, match="no tokenizer files"):
         models.load_for_classification(str(copy_of_tiny), ["negative", "positive"])
-
