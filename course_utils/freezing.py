@@ -13,8 +13,9 @@ Freezing sets ``requires_grad = False``: those weights get no gradient, the opti
 updates them, and they leave training exactly as they came in.
 
 Example:
-    >>> from course_utils.models import load_for_classification
-    >>> _, model = load_for_classification("tiny-distilbert", ["negative", "positive"])
+    >>> from transformers import AutoModelForSequenceClassification
+    >>> from course_utils.models import resolve_checkpoint
+    >>> model = AutoModelForSequenceClassification.from_pretrained(resolve_checkpoint("tiny-distilbert"), num_labels=2)
     >>> counts = freeze(model, "head")
     >>> counts["trainable"] < counts["frozen"]
     True
@@ -68,8 +69,9 @@ def freeze(model: nn.Module, strategy: str, k: int | None = None) -> dict[str, f
     ``classifier``, BERT's ``pooler`` and ``classifier``.
 
     Example:
-        >>> from course_utils.models import load_for_classification
-        >>> _, model = load_for_classification("tiny-distilbert", ["negative", "positive"])
+        >>> from transformers import AutoModelForSequenceClassification
+        >>> from course_utils.models import resolve_checkpoint
+        >>> model = AutoModelForSequenceClassification.from_pretrained(resolve_checkpoint("tiny-distilbert"), num_labels=2)
         >>> freeze(model, "full")["frozen"]
         0
     """
