@@ -1,6 +1,6 @@
 """Run settings: which profile, checkpoint and data a notebook uses, and the run card.
 
-Every notebook starts with ``settings = get_settings()`` and prints ``run_card(settings)``.
+Every notebook starts with ``settings = get_settings()`` and ``run_card(settings)``, which prints the card.
 One switch picks the profile, the ``COURSE_PROFILE`` environment variable:
 
 ========  ===========================================================================
@@ -490,8 +490,16 @@ def how_to_change_profile(settings: RunSettings) -> str:
     return f"to change it, set COURSE_PROFILE to {others} before starting Jupyter"
 
 
-def run_card(settings: RunSettings, data: Any | None = None) -> str:
-    """Print and return the run card: profile (and why), checkpoint, data, training budget, device, versions.
+def run_card(settings: RunSettings, data: Any | None = None) -> None:
+    """Print the run card (:func:`format_run_card`): what this notebook runs, and why.
+
+    It returns nothing, so that a notebook cell ending with ``run_card(settings)`` shows the card once.
+    """
+    print(format_run_card(settings, data))
+
+
+def format_run_card(settings: RunSettings, data: Any | None = None) -> str:
+    """The run card as text: profile (and why), checkpoint, data, training budget, device, versions.
 
     Args:
         settings: from :func:`get_settings`.
@@ -499,7 +507,7 @@ def run_card(settings: RunSettings, data: Any | None = None) -> str:
             the number of sentences training will really use.
 
     Example:
-        >>> card = run_card(get_settings("smoke"))  # doctest: +ELLIPSIS
+        >>> print(format_run_card(get_settings("smoke")))  # doctest: +ELLIPSIS
         Run card
           profile     smoke (set in the code: get_settings('smoke')): ...
         ...
@@ -529,6 +537,4 @@ def run_card(settings: RunSettings, data: Any | None = None) -> str:
         ("device", device_description()),
         ("libraries", ", ".join(f"{k} {v}" for k, v in library_versions().items())),
     ]
-    text = "Run card\n" + "\n".join(f"  {key:<11} {value}" for key, value in rows)
-    print(text)
-    return text
+    return "Run card\n" + "\n".join(f"  {key:<11} {value}" for key, value in rows)

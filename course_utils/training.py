@@ -86,8 +86,8 @@ def tokenize(raw: datasets.DatasetDict, tokenizer, max_length: int) -> datasets.
         >>> from course_utils.models import resolve_checkpoint
         >>> tokenizer = AutoTokenizer.from_pretrained(resolve_checkpoint("tiny-distilbert"))
         >>> encoded = tokenize(load_sst2("sample"), tokenizer, max_length=64)
-        >>> max(len(ids) for ids in encoded["train"]["input_ids"])
-        64
+        >>> max(len(ids) for ids in encoded["train"]["input_ids"]) <= 64, "attention_mask" in encoded["train"].column_names
+        (True, True)
     """
     if not isinstance(max_length, int) or max_length < 2:
         raise ValueError(f"max_length={max_length!r} leaves no room for [CLS] and [SEP]; use a whole number such as 64 or 128.")

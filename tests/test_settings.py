@@ -10,7 +10,7 @@ import re
 import pytest
 
 from course_utils import settings as S
-from course_utils.settings import TINY_CHECKPOINT, display_name, get_settings, run_card
+from course_utils.settings import TINY_CHECKPOINT, display_name, get_settings, format_run_card, run_card
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_every_profile_passes_its_own_checks(name):
 def test_without_course_profile_a_machine_without_gpu_gets_cpu(no_gpu, capsys):
     s = get_settings(env={})
     assert (s.profile, s.profile_reason) == ("cpu", "no GPU found")
-    card = run_card(s)
+    card = format_run_card(s)
     assert "cpu (no GPU found)" in card
     assert "set COURSE_PROFILE to default or smoke" in card
 
@@ -69,7 +69,7 @@ def test_without_course_profile_a_machine_without_gpu_gets_cpu(no_gpu, capsys):
 def test_without_course_profile_a_machine_with_gpu_gets_default(gpu, capsys):
     s = get_settings(env={"COURSE_PROFILE": "  "})  # blank counts as unset
     assert (s.profile, s.profile_reason) == ("default", "a CUDA GPU found")
-    assert "default (a CUDA GPU found)" in run_card(s)
+    assert "default (a CUDA GPU found)" in format_run_card(s)
 
 
 @pytest.mark.parametrize("machine", ["no_gpu", "gpu"])
@@ -78,7 +78,7 @@ def test_course_profile_always_wins(request, machine, name, capsys):
     request.getfixturevalue(machine)
     s = get_settings(env={"COURSE_PROFILE": f" {name.upper()} "})  # case and blanks forgiven
     assert (s.profile, s.profile_reason) == (name, "set by COURSE_PROFILE")
-    card = run_card(s)
+    card = format_run_card(s)
     assert f"{name} (set by COURSE_PROFILE)" in card
     assert "unset it to choose by the machine" in card
 
@@ -86,7 +86,7 @@ def test_course_profile_always_wins(request, machine, name, capsys):
 def test_profile_argument_wins_over_everything(gpu, capsys):
     s = get_settings("cpu", env={"COURSE_PROFILE": "smoke"})
     assert (s.profile, s.profile_reason) == ("cpu", "set in the code: get_settings('cpu')")
-    assert "pass another profile to get_settings" in run_card(s)
+    assert "pass another profile to get_settings" in format_run_card(s)
 
 
 def test_the_test_run_itself_uses_the_smoke_profile():
@@ -339,8 +339,7 @@ def test_run_card_content(capsys, start):
     import transformers
 
     s = get_settings("smoke", env={"COURSE_CHECKPOINT": str(start / "models" / "mine")})
-    card = run_card(s)
-    assert capsys.readouterr().out.strip() == card.strip()  # printed as returned
+    card = format_run_card(s)
     assert card.startswith("Run card")
     assert "mine (local folder) (set by you)" in card
     assert "sample (profile smoke): not loaded in this notebook" in card
@@ -354,14 +353,14 @@ def test_run_card_content(capsys, start):
 
 def test_run_card_with_data_shows_the_sentences_training_uses(capsys, sample):
     n_train = len(sample["train"])
-    card = run_card(get_settings("smoke", env={}), sample)
+    card = format_run_card(get_settings("smoke", env={}), sample)
     assert f"train {n_train:,}, validation {len(sample['validation']):,} sentences" in card
     assert f"{min(512, n_train):,} training sentences" in card
-    card = run_card(get_settings("smoke", env={}, max_train_samples=1_000_000_000), sample)
+    card = format_run_card(get_settings("smoke", env={}, max_train_samples=1_000_000_000), sample)
     assert f"{n_train:,} training sentences" in card and "1,000,000,000" not in card
-    card = run_card(get_settings("smoke", env={}, max_train_samples="all"), sample)
+    card = format_run_card(get_settings("smoke", env={}, max_train_samples="all"), sample)
     assert f"{n_train:,} training sentences" in card
-    assert "all training sentences" in run_card(get_settings("smoke", env={}, max_train_samples="all"))
+    assert "all training sentences" in format_run_card(get_settings("smoke", env={}, max_train_samples="all"))
 
 
 def test_device_description_on_this_machine():
@@ -381,3 +380,9 @@ def test_library_versions_lists_the_course_libraries():
     assert set(versions) == {"python", "torch", "transformers", "datasets", "evaluate"}
     assert versions["python"] == platform.python_version()
     assert "+" not in versions["torch"]
+
+
+def test_run_card_prints_the_card_once_and_returns_nothing(capsys):
+    settings = get_settings("smoke", env={})
+    assert run_card(settings) is None  # a cell ending with run_card(settings) shows the card once
+    assert capsys.readouterr().out.strip() == format_run_card(settings)
