@@ -87,7 +87,9 @@ def check_transformer(model: nn.Module, what: str = "this function") -> None:
     TypeError: parameter_table() expects a Hugging Face transformer (with .config.vocab_size), got Linear. ...
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(f"{what} needs a PyTorch model, got {type(model).__name__}. Pass the model from from_pretrained().")
+        raise TypeError(
+            f"{what} needs a PyTorch model, got {type(model).__name__}. Pass the model from from_pretrained()."
+        )
     config = getattr(model, "config", None)
     if config is None or getattr(config, "vocab_size", None) is None:
         raise TypeError(
@@ -95,10 +97,6 @@ def check_transformer(model: nn.Module, what: str = "this function") -> None:
             f"Pass a model loaded with AutoModelForSequenceClassification.from_pretrained(...), "
             f"or call torchinfo.summary(model, input_size=...) yourself for other models."
         )
-
-
-# The old private name, kept until course_utils.freezing imports check_transformer instead.
-_check_transformer = check_transformer
 
 
 def _tiny_classifier():
@@ -143,10 +141,14 @@ def example_inputs(model: nn.Module, batch_size: int = 2, seq_len: int = 16) -> 
     """
     check_transformer(model, "example_inputs()")
     if not (isinstance(batch_size, int) and isinstance(seq_len, int)) or batch_size < 1 or seq_len < 2:
-        raise ValueError(f"batch_size must be ≥ 1 and seq_len ≥ 2, both whole numbers (got {batch_size!r}, {seq_len!r}).")
+        raise ValueError(
+            f"batch_size must be ≥ 1 and seq_len ≥ 2, both whole numbers (got {batch_size!r}, {seq_len!r})."
+        )
     max_positions = getattr(model.config, "max_position_embeddings", seq_len)
     if seq_len > max_positions:
-        raise ValueError(f"seq_len={seq_len} is longer than this model's {max_positions} positions; use a smaller seq_len.")
+        raise ValueError(
+            f"seq_len={seq_len} is longer than this model's {max_positions} positions; use a smaller seq_len."
+        )
     generator = torch.Generator().manual_seed(0)
     device = next(model.parameters()).device
     vocab = model.config.vocab_size

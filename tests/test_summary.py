@@ -109,7 +109,8 @@ def test_parameter_table_total_is_the_libraries_count(tiny_bert):
     table = parameter_table(tiny_bert)
     assert table.loc["total", "parameters"] == sum(p.numel() for p in tiny_bert.parameters())
     assert table.loc["total", "trainable"] == sum(p.numel() for p in tiny_bert.parameters() if p.requires_grad)
-    assert table.drop(index="total")[["parameters", "trainable"]].sum().tolist() == table.loc["total", ["parameters", "trainable"]].tolist()
+    columns = ["parameters", "trainable"]
+    assert table.drop(index="total")[columns].sum().tolist() == table.loc["total", columns].tolist()
 
 
 def test_parameter_table_of_a_non_transformer():
@@ -119,7 +120,8 @@ def test_parameter_table_of_a_non_transformer():
 
 @pytest.mark.parametrize("not_a_model", ["distilbert-base-uncased", {"weight": torch.zeros(2)}, None])
 def test_parameter_table_of_a_non_module(not_a_model):
-    with pytest.raises(TypeError, match=rf"parameter_table\(\) needs a PyTorch model, got {type(not_a_model).__name__}"):
+    expected = rf"parameter_table\(\) needs a PyTorch model, got {type(not_a_model).__name__}"
+    with pytest.raises(TypeError, match=expected):
         parameter_table(not_a_model)
 
 
