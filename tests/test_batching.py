@@ -110,12 +110,13 @@ def tiny(tmp_path_factory):
 
     from course_utils.data import load_sst2
     from course_utils.models import resolve_checkpoint
+    from course_utils.training import tokenize
 
     checkpoint = resolve_checkpoint("tiny-distilbert")
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     model = AutoModelForSequenceClassification.from_pretrained(checkpoint, num_labels=2)
     raw = load_sst2("sample")
-    encoded = raw.map(lambda b: tokenizer(b["sentence"], truncation=True, max_length=64), batched=True)
+    encoded = tokenize(raw, tokenizer, max_length=64)
     return tokenizer, model, raw, encoded
 
 
