@@ -47,7 +47,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks
+	COURSE_START_DIR="$(CURDIR)" $(BIN)/jupyter lab $(LAB_FLAGS) notebooks
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -60,7 +60,7 @@ lint: $(STAMP)
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 
 execute: $(STAMP)
-	$(BIN)/python -m tools.execute --profile "$(PROFILE)" --checkpoint "$(CHECKPOINT)" --data "$(DATA)" $(NOTEBOOKS)
+	$(BIN)/python -m tools.execute --profile "$(PROFILE)" --checkpoint "$(CHECKPOINT)" --data "$(DATA)" $(if $(RECORD),--record "$(RECORD)",) $(NOTEBOOKS)
 
 html: $(STAMP)
 	$(BIN)/jupyter nbconvert --to html --output-dir build/html $(NOTEBOOKS)

@@ -15,7 +15,8 @@ updates them, and they leave training exactly as they came in.
 Example:
     >>> from transformers import AutoModelForSequenceClassification
     >>> from course_utils.models import resolve_checkpoint
-    >>> model = AutoModelForSequenceClassification.from_pretrained(resolve_checkpoint("tiny-distilbert"), num_labels=2)
+    >>> path = resolve_checkpoint("tiny-distilbert")
+    >>> model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=2)
     >>> counts = freeze(model, "head")
     >>> counts["trainable"] < counts["frozen"]
     True
@@ -41,7 +42,8 @@ def count_parameters(model: nn.Module) -> dict[str, float]:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     if total == 0:
-        raise ValueError(f"{type(model).__name__} has no parameters to count. Pass the model itself, not a wrapper or a list.")
+        raise ValueError(f"{type(model).__name__} has no parameters to count. "
+                         "Pass the model itself, not a wrapper or a list.")
     return {"trainable": trainable, "frozen": total - trainable, "total": total,
             "trainable %": round(100 * trainable / total, 2)}
 
@@ -71,17 +73,20 @@ def freeze(model: nn.Module, strategy: str, k: int | None = None) -> dict[str, f
     Example:
         >>> from transformers import AutoModelForSequenceClassification
         >>> from course_utils.models import resolve_checkpoint
-        >>> model = AutoModelForSequenceClassification.from_pretrained(resolve_checkpoint("tiny-distilbert"), num_labels=2)
+        >>> path = resolve_checkpoint("tiny-distilbert")
+        >>> model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=2)
         >>> freeze(model, "full")["frozen"]
         0
     """
     check_transformer(model, "freeze()")
     if strategy not in STRATEGIES:
-        raise ValueError(f"Unknown strategy {strategy!r}. Choose one of {', '.join(STRATEGIES)} (for 'top-k' also pass k=2, say).")
+        raise ValueError(f"Unknown strategy {strategy!r}. Choose one of {', '.join(STRATEGIES)} "
+                         "(for 'top-k' also pass k=2, say).")
     n = num_layers(model)
     if strategy == "top-k":
         if not isinstance(k, int) or not 1 <= k <= n:
-            raise ValueError(f"strategy='top-k' needs k, a whole number from 1 to {n} (this model has {n} layers); got k={k!r}.")
+            raise ValueError(f"strategy='top-k' needs k, a whole number from 1 to {n} "
+                             f"(this model has {n} layers); got k={k!r}.")
     elif k is not None:
         raise ValueError(f"k is only used with strategy='top-k'; drop k={k!r} or switch to 'top-k'.")
     for name, param in model.named_parameters():

@@ -523,7 +523,7 @@ def format_run_card(settings: RunSettings, data: Any | None = None) -> str:
         n_train = len(data["train"]) if "train" in data else 0
         n_train = f"{n_train if limit is None else min(limit, n_train):,}"
     else:
-        data_line = f"{settings.data_name} ({source('data')}): not loaded in this notebook"
+        data_line = f"{settings.data_name} ({source('data')}): not loaded yet"
         n_train = "all" if limit is None else f"up to {limit:,}"
     epochs = f"{settings.epochs:g} epoch" + ("" if settings.epochs == 1 else "s")
     why = f" ({settings.profile_reason})" if settings.profile_reason else ""

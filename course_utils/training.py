@@ -86,11 +86,13 @@ def tokenize(raw: datasets.DatasetDict, tokenizer, max_length: int) -> datasets.
         >>> from course_utils.models import resolve_checkpoint
         >>> tokenizer = AutoTokenizer.from_pretrained(resolve_checkpoint("tiny-distilbert"))
         >>> encoded = tokenize(load_sst2("sample"), tokenizer, max_length=64)
-        >>> max(len(ids) for ids in encoded["train"]["input_ids"]) <= 64, "attention_mask" in encoded["train"].column_names
+        >>> train = encoded["train"]
+        >>> max(len(ids) for ids in train["input_ids"]) <= 64, "attention_mask" in train.column_names
         (True, True)
     """
     if not isinstance(max_length, int) or max_length < 2:
-        raise ValueError(f"max_length={max_length!r} leaves no room for [CLS] and [SEP]; use a whole number such as 64 or 128.")
+        raise ValueError(f"max_length={max_length!r} leaves no room for [CLS] and [SEP]; "
+                         "use a whole number such as 64 or 128.")
     first = next(iter(raw.values()), None)
     if first is None or "sentence" not in first.column_names:
         raise ValueError("tokenize() needs SST-2 with a 'sentence' column, as load_sst2() returns it.")
@@ -143,7 +145,8 @@ def training_arguments(settings: RunSettings, output_dir: str | Path, *, num_tra
     from transformers import TrainingArguments
 
     if not isinstance(num_train_samples, int) or num_train_samples < 1:
-        raise ValueError(f"num_train_samples={num_train_samples!r}: the training set is empty. Check the data you selected.")
+        raise ValueError(f"num_train_samples={num_train_samples!r}: the training set is empty. "
+                         "Check the data you selected.")
     if not isinstance(evaluations, int) or evaluations < 0:
         raise ValueError(f"evaluations={evaluations!r}: give how many times to evaluate during training (0 or more).")
     device = device_kind()
@@ -187,8 +190,14 @@ def finetune(settings: RunSettings, strategy: str = "full", k: int | None = None
     same settings on the same hardware give the same weights. With ``save_to`` the run is saved
     as notebook 5 saves it (see :func:`save_run`).
     """
-    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, PrinterCallback,
-                              Trainer, set_seed)
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        PrinterCallback,
+        Trainer,
+        set_seed,
+    )
 
     from .data import load_sst2
     from .drift import snapshot
@@ -204,11 +213,13 @@ def finetune(settings: RunSettings, strategy: str = "full", k: int | None = None
     names = raw["train"].features["label"].names
     set_seed(settings.seed)  # the new head's random start, as in notebook 5
     model = AutoModelForSequenceClassification.from_pretrained(
-        checkpoint, num_labels=len(names), id2label=dict(enumerate(names)), label2id={n: i for i, n in enumerate(names)})
+        checkpoint, num_labels=len(names), id2label=dict(enumerate(names)),
+        label2id={name: i for i, name in enumerate(names)})
     before = snapshot(model) if save_to is not None else None
     counts = freeze(model, strategy, k)
     with tempfile.TemporaryDirectory(prefix="course-trainer-") as scratch:
-        args = training_arguments(settings, scratch, num_train_samples=train.num_rows, evaluations=evaluations, **overrides)
+        args = training_arguments(settings, scratch, num_train_samples=train.num_rows, evaluations=evaluations,
+                                  **overrides)
         trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=encoded["validation"],
                           processing_class=tokenizer,
                           data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_multiple()),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from collections import Counter
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -81,5 +81,6 @@ def test_makefile_torch_pin_satisfies_the_torch_requirement(pyproject):
     assert pin.name == "torch"
     exact = [s.version for s in pin.specifier if s.operator in {"==", "==="}]
     assert len(exact) == 1, f"TORCH should pin one version, got {pin}"
-    torch_requirement = next(Requirement(r) for r in pyproject["project"]["dependencies"] if Requirement(r).name == "torch")
-    assert torch_requirement.specifier.contains(exact[0]), f"Makefile pins {pin}, pyproject asks for {torch_requirement}"
+    dependencies = [Requirement(r) for r in pyproject["project"]["dependencies"]]
+    torch_requirement = next(r for r in dependencies if r.name == "torch")
+    assert torch_requirement.specifier.contains(exact[0]), f"Makefile pins {pin}; pyproject asks {torch_requirement}"

@@ -66,7 +66,8 @@ def test_refreezing_replaces_the_previous_strategy(tiny_model):
 
 
 def test_more_layers_train_more_parameters(tiny_model):
-    trainable = [freeze(tiny_model, s, k)["trainable"] for s, k in [("head", None), ("top-k", 1), ("top-k", 2), ("full", None)]]
+    strategies = [("head", None), ("top-k", 1), ("top-k", 2), ("full", None)]
+    trainable = [freeze(tiny_model, s, k)["trainable"] for s, k in strategies]
     assert trainable == sorted(trainable) and len(set(trainable)) == 4
 
 
@@ -101,14 +102,14 @@ def test_num_layers(tiny_model, tiny_bert):
 
 
 def test_unknown_strategy(tiny_model):
-    with pytest.raises(ValueError, match=r"Unknown strategy 'last'\. Choose one of head, top-k, full \(for 'top-k' also pass k=2, say\)"):
+    with pytest.raises(ValueError, match="Unknown strategy 'last'.*head, top-k, full"):
         freeze(tiny_model, "last")
     assert all(p.requires_grad for p in tiny_model.parameters())  # nothing changed
 
 
 @pytest.mark.parametrize("k", [None, 0, 3, -1, 1.5, "2"])
 def test_top_k_needs_k_in_range(tiny_model, k):
-    with pytest.raises(ValueError, match=rf"strategy='top-k' needs k, a whole number from 1 to 2 \(this model has 2 layers\); got k={k!r}"):
+    with pytest.raises(ValueError, match="from 1 to 2"):
         freeze(tiny_model, "top-k", k=k)
 
 
@@ -130,8 +131,7 @@ def test_freeze_needs_numbered_layers():
     model.embeddings = nn.Embedding(10, 4)
     model.classifier = nn.Linear(4, 2)
     model.config = types.SimpleNamespace(vocab_size=10)
-    with pytest.raises(ValueError, match=r"Found no numbered encoder layers in Module \(no parameter named '\.\.\.layer\.N\.\.\.'\)\. "
-                                         r"Freezing strategies need an encoder such as BERT or DistilBERT"):
+    with pytest.raises(ValueError, match="no numbered encoder layers"):
         freeze(model, "head")
 
 

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from course_utils import settings as S
-from course_utils.settings import TINY_CHECKPOINT, display_name, get_settings, format_run_card, run_card
+from course_utils.settings import TINY_CHECKPOINT, display_name, format_run_card, get_settings, run_card
 
 
 @pytest.fixture
@@ -342,7 +342,7 @@ def test_run_card_content(capsys, start):
     card = format_run_card(s)
     assert card.startswith("Run card")
     assert "mine (local folder) (set by you)" in card
-    assert "sample (profile smoke): not loaded in this notebook" in card
+    assert "sample (profile smoke): not loaded yet" in card
     assert f"up to {s.max_train_samples:,} training sentences" in card
     assert S.device_description() in card
     for library in (transformers, datasets, evaluate):

@@ -3,6 +3,7 @@
 The notebooks here are tiny and run in real kernels (a few seconds each), in a temporary folder.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -81,9 +82,13 @@ def test_notebooks_run_in_their_folder_with_the_given_settings_and_are_normalise
     first = write_notebook(tmp_path / "notebooks" / "01_a.ipynb", REPORT, "print('/work/x/model')")
     second = write_notebook(tmp_path / "notebooks" / "02_b.ipynb", "", "x = 1", REPORT)
 
-    result = run_tool("--profile", "smoke", "--data", "data/sst2", first, second, cwd=tmp_path)
+    result = run_tool("--profile", "smoke", "--data", "data/sst2", "--record", tmp_path / "times.json", first, second,
+                      cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
+    record = json.loads((tmp_path / "times.json").read_text())
+    assert set(record["notebook_seconds"]) == {"01_a.ipynb", "02_b.ipynb"} and record["total_seconds"] > 0
+    assert (record["profile"], record["data"]) == ("smoke", "sst2"), "folder names only, no machine path"
     assert "01_a.ipynb" in result.stdout and "02_b.ipynb" in result.stdout and " s " in result.stdout, "wall times"
     cells = nbformat.read(first, as_version=4).cells
     assert cells[0].outputs[0].text == "notebooks smoke sst2\n", "cwd, profile, absolute data folder (shortened)"

@@ -19,8 +19,20 @@ from course_utils import training
 from course_utils.data import load_sst2
 from course_utils.models import resolve_checkpoint
 from course_utils.settings import get_settings
-from course_utils.training import (RUN_INFO, SNAPSHOT, check_run, ensure_finetuned, finetune, order_by_length,
-                                   publish, read_run, save_run, select_train, tokenize, training_arguments)
+from course_utils.training import (
+    RUN_INFO,
+    SNAPSHOT,
+    check_run,
+    ensure_finetuned,
+    finetune,
+    order_by_length,
+    publish,
+    read_run,
+    save_run,
+    select_train,
+    tokenize,
+    training_arguments,
+)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +104,8 @@ def test_order_by_length_permutes_into_similar_batches(encoded):
     assert sorted(ordered["idx"]) == sorted(train["idx"])
     lengths = [len(ids) for ids in ordered["input_ids"]]
     spread = sum(max(lengths[i:i + 32]) - min(lengths[i:i + 32]) for i in range(0, 320, 32))
-    assert spread < sum(max(b) - min(b) for b in [[len(x) for x in train["input_ids"][i:i + 32]] for i in range(0, 320, 32)])
+    plain = [[len(x) for x in train["input_ids"][i:i + 32]] for i in range(0, 320, 32)]
+    assert spread < sum(max(b) - min(b) for b in plain)
     with pytest.raises(ValueError, match="tokenize"):
         order_by_length(load_sst2("sample")["train"], batch_size=32, seed=0)
 

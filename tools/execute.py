@@ -1,6 +1,6 @@
 """Re-run notebooks, all or nothing: how the committed outputs are made (``make execute``).
 
-    python -m tools.execute [--profile P] [--checkpoint C] [--data D] NOTEBOOK...
+    python -m tools.execute [--profile P] [--checkpoint C] [--data D] [--record FILE] NOTEBOOK...
 
 Each notebook runs top to bottom in a fresh ``python3`` kernel whose working directory is the
 notebook's folder (as in JupyterLab), with nbconvert's ``ExecutePreprocessor``; it is normalised
@@ -11,12 +11,17 @@ replaced only when every notebook has run: a failure names the notebook and chan
 ``COURSE_DATA`` for the kernels; left out or empty, they are not set (the profile's own are used).
 A checkpoint or data folder that exists here is passed as an absolute path, because the kernels
 run in the notebooks' folder; anything else (a Hub id, ``hub``, ``sample``) is passed as it is.
+``COURSE_START_DIR`` is this folder (the repository root for ``make execute``), so relative paths
+inside the notebooks' settings mean the same as on the command line. ``--record`` writes each
+notebook's wall time to a JSON file (the teacher's guide renders it with benchmarks/tables.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import platform
 import shutil
 import sys
 import tempfile
@@ -45,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", help="COURSE_CHECKPOINT: a Hub id or a checkpoint folder")
     parser.add_argument("--data", help="COURSE_DATA: hub, sample or a data folder")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds one cell may take (default 3600)")
+    parser.add_argument("--record", type=Path, help="write the wall time of each notebook to this JSON file")
     args = parser.parse_args(argv)
     missing = [str(path) for path in args.notebooks if not path.is_file()]
     if missing:
@@ -52,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     os.environ.update(course_variables(args.profile, args.checkpoint, args.data))
+    os.environ.setdefault("COURSE_START_DIR", os.getcwd())
     course = [f"{name}={value}" for name, value in sorted(os.environ.items()) if name.startswith("COURSE_")]
     print("kernel environment:", ", ".join(course) or "no COURSE_* variables (the default profile)")
     exporter = NotebookExporter(config=config(execute=True, timeout=args.timeout))
@@ -68,12 +75,34 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             copy = Path(folder) / f"{number}.ipynb"
             copy.write_text(text, encoding="utf-8", newline="\n")
-            executed.append((copy, path))
-            print(f"{time.perf_counter() - start:8.1f} s  {path}", flush=True)
-        for copy, path in executed:
+            executed.append((copy, path, round(time.perf_counter() - start, 1)))
+            print(f"{executed[-1][2]:8.1f} s  {path}", flush=True)
+        for copy, path, _ in executed:
             shutil.copyfile(copy, path)
-    print(f"{time.perf_counter() - started:8.1f} s  in all: {len(executed)} notebook(s) executed and updated")
+    total = time.perf_counter() - started
+    print(f"{total:8.1f} s  in all: {len(executed)} notebook(s) executed and updated")
+    if args.record:
+        write_record(args.record, {path.name: seconds for _, path, seconds in executed}, round(total, 1))
     return 0
+
+
+def write_record(path: Path, seconds: dict[str, float], total: float) -> None:
+    """The run's settings (folder names only, no machine path) and each notebook's wall time, atomically."""
+    import torch
+
+    def shown(name: str) -> str:
+        value = os.environ.get(name, "")
+        return Path(value).name if value and Path(value).exists() else value or "(profile default)"
+
+    record = {"profile": os.environ.get("COURSE_PROFILE") or "(chosen by the hardware)",
+              "checkpoint": shown("COURSE_CHECKPOINT"), "data": shown("COURSE_DATA"),
+              "device": torch.cuda.get_device_name(0) if torch.cuda.is_available()
+              else f"{torch.get_num_threads()} CPU threads",
+              "python": platform.python_version(), "notebook_seconds": seconds, "total_seconds": total}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ def check_pair(predictions, references) -> tuple[np.ndarray, np.ndarray]:
     if len(references) == 0:
         raise ValueError("No references to score: pass at least one prediction and its reference label.")
     if len(predictions) != len(references):
-        raise ValueError(f"{len(predictions)} predictions for {len(references)} references; pass one prediction per reference.")
+        raise ValueError(f"{len(predictions)} predictions for {len(references)} references; "
+                         "pass one prediction per reference.")
     if (references < 0).any():
         raise ValueError("Some references are -1, the hidden label of the SST-2 test split. "
                          "Score on the validation split instead; test labels are only known to the GLUE server.")
