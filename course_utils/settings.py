@@ -479,15 +479,52 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def on_colab() -> bool:
+    """True inside a Google Colab runtime."""
+    import sys
+
+    return "google.colab" in sys.modules
+
+
 def how_to_change_profile(settings: RunSettings) -> str:
     """One sentence: how to run another profile, for the run card."""
     others = " or ".join(p for p in PROFILES if p != settings.profile)
     if settings.profile_reason.startswith("set in the code"):
         return f"to change it, pass another profile to get_settings ({others})"
+    where = "set PROFILE in the first cell and run the notebook again"
+    if not on_colab():
+        where += " (or COURSE_PROFILE before starting Jupyter)"
     if settings.profile_reason == "set by COURSE_PROFILE":
-        return (f"to change it, set COURSE_PROFILE to {others} before starting Jupyter "
-                f"(unset it to choose by the machine)")
-    return f"to change it, set COURSE_PROFILE to {others} before starting Jupyter"
+        return f"to change it, {where}: {others}; \"auto\" chooses by the machine"
+    return f"to change it, {where}: {others}"
+
+
+def colab_without_gpu_warning(settings: RunSettings) -> str | None:
+    """On a Colab runtime without a GPU, what to do about it (None elsewhere)."""
+    if not on_colab() or cuda_available():
+        return None
+    return ("this Colab runtime has no GPU, so training is slow: choose Runtime > Change runtime type > "
+            "T4 GPU, then run the notebook again from the top")
+
+
+def keep_outputs_on_drive(folder: str = "MyDrive/course_outputs") -> Path:
+    """On Colab: mount Google Drive and keep the course's outputs there (``COURSE_OUTPUT_DIR``).
+
+    Each Colab notebook runs on its own machine, so notebooks 6-8 cannot see the model that
+    notebook 5 saved; on Drive they can. Call it before :func:`get_settings`. Without it,
+    notebooks 6-8 train the same model again (same data, seed and recipe).
+    """
+    if not on_colab():
+        raise RuntimeError("keep_outputs_on_drive() is for Colab, where each notebook has its own machine. "
+                           "Here the notebooks share course_outputs/ already; set COURSE_OUTPUT_DIR to move it.")
+    from google.colab import drive  # available on Colab only
+
+    drive.mount("/content/drive")
+    path = Path("/content/drive") / folder
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ["COURSE_OUTPUT_DIR"] = str(path)
+    print(f"Course outputs go to Google Drive: {path}")
+    return path
 
 
 def run_card(settings: RunSettings, data: Any | None = None) -> None:
@@ -530,6 +567,7 @@ def format_run_card(settings: RunSettings, data: Any | None = None) -> str:
     rows = [
         ("profile", f"{settings.profile}{why}: {settings.description}"),
         ("", how_to_change_profile(settings)),
+        *([("WARNING", warning)] if (warning := colab_without_gpu_warning(settings)) else []),
         ("checkpoint", f"{settings.checkpoint_name} ({source('checkpoint')})"),
         ("data", data_line),
         ("training", f"{n_train} training sentences, {epochs}, batch {settings.batch_size}, "

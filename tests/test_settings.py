@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
 
 import pytest
@@ -63,7 +64,7 @@ def test_without_course_profile_a_machine_without_gpu_gets_cpu(no_gpu, capsys):
     assert (s.profile, s.profile_reason) == ("cpu", "no GPU found")
     card = format_run_card(s)
     assert "cpu (no GPU found)" in card
-    assert "set COURSE_PROFILE to default or smoke" in card
+    assert "set PROFILE in the first cell" in card and "COURSE_PROFILE" in card and "default or smoke" in card
 
 
 def test_without_course_profile_a_machine_with_gpu_gets_default(gpu, capsys):
@@ -80,7 +81,7 @@ def test_course_profile_always_wins(request, machine, name, capsys):
     assert (s.profile, s.profile_reason) == (name, "set by COURSE_PROFILE")
     card = format_run_card(s)
     assert f"{name} (set by COURSE_PROFILE)" in card
-    assert "unset it to choose by the machine" in card
+    assert '"auto" chooses by the machine' in card
 
 
 def test_profile_argument_wins_over_everything(gpu, capsys):
@@ -386,3 +387,45 @@ def test_run_card_prints_the_card_once_and_returns_nothing(capsys):
     settings = get_settings("smoke", env={})
     assert run_card(settings) is None  # a cell ending with run_card(settings) shows the card once
     assert capsys.readouterr().out.strip() == format_run_card(settings)
+
+
+def test_on_colab_without_a_gpu_the_card_says_how_to_get_one(no_gpu, monkeypatch):
+    import sys
+    import types
+
+    assert "WARNING" not in format_run_card(get_settings(env={}))
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    card = format_run_card(get_settings(env={}))
+    assert "WARNING" in card and "T4 GPU" in card
+    assert "COURSE_PROFILE" not in card.split("\n")[2], "on Colab, the first cell's PROFILE is the way to change it"
+
+
+def test_on_colab_with_a_gpu_there_is_no_warning(gpu, monkeypatch):
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert "WARNING" not in format_run_card(get_settings(env={}))
+
+
+def test_keep_outputs_on_drive_is_for_colab_only(monkeypatch):
+    monkeypatch.delenv("COURSE_OUTPUT_DIR", raising=False)
+    with pytest.raises(RuntimeError, match="Colab"):
+        S.keep_outputs_on_drive()
+    assert "COURSE_OUTPUT_DIR" not in os.environ
+
+
+def test_keep_outputs_on_drive_mounts_drive_and_sets_the_output_folder(monkeypatch, tmp_path):
+    import sys
+    import types
+
+    mounted = []
+    colab = types.ModuleType("google.colab")
+    colab.drive = types.SimpleNamespace(mount=mounted.append)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setattr(S, "Path", lambda *parts: tmp_path.joinpath(*[str(p).lstrip("/") for p in parts]))
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", "before")  # so that monkeypatch restores the variable afterwards
+    monkeypatch.delenv("COURSE_OUTPUT_DIR")
+    path = S.keep_outputs_on_drive()
+    assert mounted == ["/content/drive"] and path.is_dir()
+    assert os.environ["COURSE_OUTPUT_DIR"] == str(path) and path.name == "course_outputs"
