@@ -3,6 +3,8 @@
 #   make lab        open the course in JupyterLab (creates .venv first if needed)
 #   make test       unit tests + docstring examples + every notebook in the offline smoke profile
 #   make test-fast  the unit tests and docstring examples only, without those marked slow (seconds)
+#   make test-colab a Colab-like first run: a fresh venv with transformers 4.x and no course runs
+#                   notebook 1, whose set-up cell installs the course (needs pip's registry; minutes)
 #   make lint       ruff, then the pre-commit hooks (notebook normaliser, JSON, large files) on all files
 #   make execute    re-run every notebook and normalise it; all or nothing (tools/execute.py)
 #   make html       export the executed notebooks to build/html for projection in class
@@ -35,7 +37,7 @@ BENCH_ARGS ?= --checkpoint tiny-distilbert --data sample --samples 512
 REPO_SLUG = $(shell sed -n 's|^repository = "https://github.com/\([^"]*\)".*|\1|p' pyproject.toml)
 REPO_BRANCH = $(shell sed -n 's|^branch = "\([^"]*\)".*|\1|p' pyproject.toml)
 
-.PHONY: install lab test test-fast lint execute html offline-assets badges benchmark clean
+.PHONY: install lab test test-colab test-fast lint execute html offline-assets badges benchmark clean
 
 install: $(STAMP)
 
@@ -51,6 +53,9 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+test-colab: $(STAMP)
+	$(BIN)/python -m pytest -q tests/colab_like_check.py
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow" tests course_utils tools

@@ -27,7 +27,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-READMES = (ROOT / "benchmarks" / "README.md", ROOT / "README.md")
+READMES = (ROOT / "benchmarks" / "README.md", ROOT / "README.md", ROOT / "TEACHING.md")
+COURSE_RUNS = ROOT / "benchmarks" / "course_runs"  # `make execute RECORD=...`: each notebook's wall time
 RANDOM_WEIGHTS = "DistilBERT shapes, random weights"
 GENERATED = "<!-- generated from benchmarks/results by benchmarks/tables.py: edit that script, not this table -->"
 MARKER = re.compile(r"<!-- results:(?P<name>[a-z0-9-]+):start -->\n(?P<body>.*?)<!-- results:(?P=name):end -->",
@@ -305,13 +306,33 @@ def table_summary() -> str:
                      "val. accuracy (reference)": f"{accuracy(frame['val_accuracy'])} "
                                                   f"({accuracy(base['val_accuracy'])})"})
     caption = ("The reference settings: batch 8, learning rate 5e-5, fp32, random order. Times are means over the "
-               "seeds; accuracies are mean ± sd over the seeds, on the 872 validation sentences. Details: "
-               "[benchmarks/README.md](benchmarks/README.md).")
+               "seeds; accuracies are mean ± sd over the seeds, on the 872 validation sentences.")
     return caption + "\n\n" + markdown(pd.DataFrame(rows), right=("sentences", "seeds", "training time (reference)",
                                                                   "speed-up", "val. accuracy (reference)"))
 
 
+def table_course_times() -> str:
+    """Wall time of every notebook, per recorded ``make execute`` run (benchmarks/course_runs/*.json)."""
+    records = sorted(COURSE_RUNS.glob("*.json"))
+    if not records:
+        raise FileNotFoundError(f"No recorded course run in {COURSE_RUNS.relative_to(ROOT)}: "
+                                "run `make execute ... RECORD=benchmarks/course_runs/NAME.json` first.")
+    columns = {}
+    for path in records:
+        data = json.loads(path.read_text())
+        title = f"{data['profile']}, {data['checkpoint']}, {data['device']}"
+        columns[title] = {name: f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
+                          for name, seconds in data["notebook_seconds"].items()}
+        columns[title]["all notebooks"] = f"{data['total_seconds'] / 60:.1f} min"
+    frame = pd.DataFrame(columns).rename_axis("notebook").reset_index()
+    frame["notebook"] = frame["notebook"].str.replace(".ipynb", "", regex=False)
+    note = ("Wall time of each notebook run top to bottom by `make execute` (kernel start included), "
+            f"from {', '.join(f'`{p.relative_to(ROOT)}`' for p in records)}.")
+    return note + "\n\n" + markdown(frame, right=tuple(columns))
+
+
 TABLES: dict[str, Callable[[], str]] = {
+    "course-times": table_course_times,
     "summary": table_summary,
     "files": table_files,
     "gpu-epoch": table_gpu_epoch,
