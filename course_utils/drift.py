@@ -219,6 +219,8 @@ def plot_drift_heatmap(table: pd.DataFrame, metric: str = "rel_change", ax=None,
         raise ValueError("The table has no encoder-layer rows to draw. Pass the full table from compare().")
     grid = drift_by_block(layers, by=["block", "submodule"])[metric].unstack("submodule")
     grid = grid.loc[block_order(grid.index)]
+    usual = [c for c in ("attention", "feed-forward", "layer norm") if c in grid.columns]
+    grid = grid[usual + [c for c in grid.columns if c not in usual]]
     values = grid.to_numpy(dtype=float)
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 0.45 * len(grid) + 1.6))
