@@ -13,7 +13,8 @@ A checkpoint or data folder that exists here is passed as an absolute path, beca
 run in the notebooks' folder; anything else (a Hub id, ``hub``, ``sample``) is passed as it is.
 ``COURSE_START_DIR`` is this folder (the repository root for ``make execute``), so relative paths
 inside the notebooks' settings mean the same as on the command line. ``--record`` writes each
-notebook's wall time to a JSON file (the teacher's guide renders it with benchmarks/tables.py).
+notebook's wall time to a JSON file (the teacher's guide renders it with benchmarks/tables.py);
+a later run with the same settings adds its notebooks to the file.
 """
 
 from __future__ import annotations
@@ -99,6 +100,11 @@ def write_record(path: Path, seconds: dict[str, float], total: float) -> None:
               "device": torch.cuda.get_device_name(0) if torch.cuda.is_available()
               else f"{torch.get_num_threads()} CPU threads",
               "python": platform.python_version(), "notebook_seconds": seconds, "total_seconds": total}
+    if path.exists():  # the same run's earlier notebooks stay; a run of other settings is replaced
+        earlier = json.loads(path.read_text())
+        if all(earlier.get(key) == record[key] for key in ("profile", "checkpoint", "data", "device")):
+            record["notebook_seconds"] = {**earlier.get("notebook_seconds", {}), **seconds}
+            record["total_seconds"] = round(sum(record["notebook_seconds"].values()), 1)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(record, indent=2) + "\n")
