@@ -453,15 +453,27 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message="IProgress not found")
 
 
+def device_kind() -> str:
+    """``"cuda"``, ``"mps"`` or ``"cpu"``: what the Trainer will train on (the one place the course asks)."""
+    import torch
+
+    if cuda_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
 def device_description() -> str:
     """One line about the device training will use, e.g. ``CPU (2 threads)``."""
     import torch
 
-    if torch.cuda.is_available():
+    kind = device_kind()
+    if kind == "cuda":
         name = torch.cuda.get_device_name(0)
         bf16 = "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
         return f"GPU: {name} (mixed precision {bf16})"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+    if kind == "mps":
         return "Apple GPU (MPS)"
     return f"CPU ({torch.get_num_threads()} threads)"
 

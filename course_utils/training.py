@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .settings import RunSettings
+from .settings import RunSettings, device_kind
 
 if TYPE_CHECKING:
     import datasets
@@ -41,17 +41,6 @@ if TYPE_CHECKING:
 RUN_INFO = "course_run.json"
 SNAPSHOT = "pretrained_snapshot.safetensors"
 RUN_FORMAT = 2  # bump when the record's layout changes: older records are then retrained
-
-
-def device_kind() -> str:
-    """``"cuda"``, ``"mps"`` or ``"cpu"``: what the Trainer will train on."""
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
 
 
 def mixed_precision(device: str | None = None) -> dict[str, bool]:
@@ -154,7 +143,7 @@ def training_arguments(settings: RunSettings, output_dir: str | Path, *, num_tra
     kwargs: dict[str, Any] = dict(
         output_dir=str(output_dir),
         eval_strategy="steps" if evaluations else "no",
-        eval_steps=max(1, steps // evaluations) if evaluations else None,
+        eval_steps=math.ceil(steps / evaluations) if evaluations else None,  # the Trainer adds the last step
         logging_steps=max(1, steps // 25),
         learning_rate=settings.learning_rate,
         per_device_train_batch_size=settings.batch_size,

@@ -59,7 +59,7 @@ def test_training_arguments_follow_the_settings(tmp_path):
     assert (args.learning_rate, args.per_device_train_batch_size, args.seed) == (
         settings.learning_rate, settings.batch_size, settings.seed)
     assert args.train_sampling_strategy == "sequential"  # the rows come pre-ordered
-    assert args.eval_strategy == "steps" and args.eval_steps == 20 // 4
+    assert args.eval_strategy == "steps" and args.eval_steps == 5  # 20 steps: 5, 10, 15, 20
     assert not args.bf16 and not args.fp16  # CPU: 32-bit floats
     assert training_arguments(settings, tmp_path, num_train_samples=640).eval_strategy == "no"
     assert training_arguments(settings, tmp_path, num_train_samples=640, learning_rate=0.5).learning_rate == 0.5

@@ -9,10 +9,8 @@ replaced only when every notebook has run: a failure names the notebook and chan
 
 ``--profile``, ``--checkpoint`` and ``--data`` set ``COURSE_PROFILE``, ``COURSE_CHECKPOINT`` and
 ``COURSE_DATA`` for the kernels; left out or empty, they are not set (the profile's own are used).
-A checkpoint or data folder that exists here is passed as an absolute path, because the kernels
-run in the notebooks' folder; anything else (a Hub id, ``hub``, ``sample``) is passed as it is.
-``COURSE_START_DIR`` is this folder (the repository root for ``make execute``), so relative paths
-inside the notebooks' settings mean the same as on the command line. ``--record`` writes each
+``COURSE_START_DIR`` is this folder (the repository root for ``make execute``), so a relative folder
+means the same in the kernels, which run in the notebooks' folder, as on the command line. ``--record`` writes each
 notebook's wall time to a JSON file (the teacher's guide renders it with benchmarks/tables.py);
 a later run with the same settings adds its notebooks to the file.
 """
@@ -35,13 +33,10 @@ from tools.clean import config
 
 
 def course_variables(profile: str | None = None, checkpoint: str | None = None, data: str | None = None) -> dict:
-    """The ``COURSE_*`` variables to set for the kernels: only those given, folders made absolute."""
+    """The ``COURSE_*`` variables to set for the kernels: only those given. Relative folders stay relative:
+    ``COURSE_START_DIR`` (this folder) tells the course where they start from."""
     given = {"COURSE_PROFILE": profile, "COURSE_CHECKPOINT": checkpoint, "COURSE_DATA": data}
-    variables = {name: value.strip() for name, value in given.items() if value and value.strip()}
-    for name in ("COURSE_CHECKPOINT", "COURSE_DATA"):
-        if name in variables and Path(variables[name]).expanduser().exists():
-            variables[name] = str(Path(variables[name]).expanduser().resolve())
-    return variables
+    return {name: value.strip() for name, value in given.items() if value and value.strip()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,9 +86,11 @@ def write_record(path: Path, seconds: dict[str, float], total: float) -> None:
     """The run's settings (folder names only, no machine path) and each notebook's wall time, atomically."""
     import torch
 
+    from course_utils.settings import display_name
+
     def shown(name: str) -> str:
         value = os.environ.get(name, "")
-        return Path(value).name if value and Path(value).exists() else value or "(profile default)"
+        return display_name(value).removesuffix(" (local folder)") if value else "(profile default)"
 
     record = {"profile": os.environ.get("COURSE_PROFILE") or "(chosen by the hardware)",
               "checkpoint": shown("COURSE_CHECKPOINT"), "data": shown("COURSE_DATA"),
