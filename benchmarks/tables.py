@@ -57,6 +57,9 @@ FILES: dict[str, dict[str, str]] = {
                                          order="both: the `Trainer`'s order, then " + RANDOM_ORDER),
     "cpu_minilm_recipe_24000": dict(what="the recipe alone (`--skip-old`), seeds 42-44", order=RANDOM_ORDER),
     "cpu_minilm_seeds_24000_more": dict(what="reference vs recipe, seeds 45-47", order=RANDOM_ORDER),
+    "strategies_cpu_minilm": dict(what="notebook 9's grid: seven strategies × labelled-data sizes, each with its own "
+                                       "tuned learning rate (benchmarks/strategies.py)",
+                                  order="random order (`length_grouped_order`, sequential sampling)"),
 }
 
 
@@ -311,6 +314,28 @@ def table_summary() -> str:
                                                                   "speed-up", "val. accuracy (reference)"))
 
 
+def table_strategies() -> str:
+    """Notebook 9's grid: validation accuracy (mean ± sd over seeds) per strategy and labelled-data size."""
+    data = report("strategies_cpu_minilm")
+    frame = pd.DataFrame(data["results"])
+    grouped = frame.groupby(["strategy", "size"])
+    cells = grouped["accuracy"].agg(lambda a: accuracy(a)).unstack("size")
+    order = list(dict.fromkeys(frame["strategy"]))
+    cells = cells.reindex(order)
+    cells.columns = [f"{size:,} sentences" for size in cells.columns]
+    largest = frame[frame["size"] == max(data["sizes"])].groupby("strategy")
+    cells["training time at the largest size"] = largest["seconds"].mean().reindex(order).map("{:.0f} s".format)
+    cells["trainable parameters"] = largest["trainable"].first().reindex(order).map("{:,}".format)
+    cells["value used (largest size)"] = pd.Series({s: f"{v[str(max(data['sizes']))]:g}"
+                                                   for s, v in data["chosen"].items()}).reindex(order)
+    note = (f"{data['checkpoint']}, {hardware(data['device'])}; validation accuracy, mean ± sd over seeds "
+            f"{seeds_text(frame['seed'])}, each seed drawing its own labelled sentences; each strategy's learning "
+            f"rate (C for `features`) chosen on a {data['tuning_sentences']:,}-sentence slice of the training set. "
+            f"From `benchmarks/results/strategies_cpu_minilm.json`; notebook 9 explains the strategies.")
+    frame_out = cells.rename_axis("strategy").reset_index()
+    return note + "\n\n" + markdown(frame_out, right=tuple(c for c in frame_out.columns if c != "strategy"))
+
+
 def table_course_times() -> str:
     """Wall time of every notebook, per recorded ``make execute`` run (benchmarks/course_runs/*.json)."""
     records = sorted(COURSE_RUNS.glob("*.json"))
@@ -333,6 +358,7 @@ def table_course_times() -> str:
 
 TABLES: dict[str, Callable[[], str]] = {
     "course-times": table_course_times,
+    "strategies": table_strategies,
     "summary": table_summary,
     "files": table_files,
     "gpu-epoch": table_gpu_epoch,

@@ -451,6 +451,8 @@ def quiet_libraries() -> None:
     datasets.disable_progress_bars()
     # tqdm's one-time notice that ipywidgets is missing: text bars are what the course wants.
     warnings.filterwarnings("ignore", message="IProgress not found")
+    # peft calls a transformers method that transformers 5 deprecates; nothing a learner can act on.
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
 def device_kind() -> str:

@@ -44,11 +44,13 @@ def run_tool(*args, cwd):
     )
 
 
-def test_only_given_variables_are_set_and_folders_stay_as_given():
+def test_only_given_variables_are_set_and_existing_folders_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models" / "m").mkdir(parents=True)
     assert course_variables() == {}
     assert course_variables("", " ", "") == {}
     assert course_variables("cpu", " models/m ", "sample") == {
-        "COURSE_PROFILE": "cpu", "COURSE_CHECKPOINT": "models/m", "COURSE_DATA": "sample"}
+        "COURSE_PROFILE": "cpu", "COURSE_CHECKPOINT": str(tmp_path / "models" / "m"), "COURSE_DATA": "sample"}
     assert course_variables(checkpoint="distilbert-base-uncased") == {"COURSE_CHECKPOINT": "distilbert-base-uncased"}
 
 
@@ -87,7 +89,7 @@ def test_notebooks_run_in_their_folder_with_the_given_settings_and_are_normalise
     assert (record["profile"], record["data"]) == ("smoke", "sst2"), "folder names only, no machine path"
     assert "01_a.ipynb" in result.stdout and "02_b.ipynb" in result.stdout and " s " in result.stdout, "wall times"
     cells = nbformat.read(first, as_version=4).cells
-    assert cells[0].outputs[0].text == "notebooks smoke data/sst2 True\n", "cwd, profile, folder as given, start dir"
+    assert cells[0].outputs[0].text == "notebooks smoke sst2 True\n", "cwd, profile, absolute folder (shortened), start"
     assert cells[1].outputs[0].text == "model\n", "normalised: no machine path"
     assert "execution" not in cells[0].metadata, "normalised: no timings"
     counts = [cell.execution_count for cell in nbformat.read(second, as_version=4).cells]

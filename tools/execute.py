@@ -9,8 +9,9 @@ replaced only when every notebook has run: a failure names the notebook and chan
 
 ``--profile``, ``--checkpoint`` and ``--data`` set ``COURSE_PROFILE``, ``COURSE_CHECKPOINT`` and
 ``COURSE_DATA`` for the kernels; left out or empty, they are not set (the profile's own are used).
-``COURSE_START_DIR`` is this folder (the repository root for ``make execute``), so a relative folder
-means the same in the kernels, which run in the notebooks' folder, as on the command line. ``--record`` writes each
+A checkpoint or data folder that exists here is passed as an absolute path, because the kernels
+run in the notebooks' folder; anything else (a Hub id, ``hub``, ``sample``) is passed as it is.
+``COURSE_START_DIR`` is this folder too, for relative paths the notebooks' settings meet. ``--record`` writes each
 notebook's wall time to a JSON file (the teacher's guide renders it with benchmarks/tables.py);
 a later run with the same settings adds its notebooks to the file.
 """
@@ -33,10 +34,14 @@ from tools.clean import config
 
 
 def course_variables(profile: str | None = None, checkpoint: str | None = None, data: str | None = None) -> dict:
-    """The ``COURSE_*`` variables to set for the kernels: only those given. Relative folders stay relative:
-    ``COURSE_START_DIR`` (this folder) tells the course where they start from."""
+    """The ``COURSE_*`` variables to set for the kernels: only those given, folders that exist made absolute
+    (the capstone reads them as plain paths, from the notebooks' folder)."""
     given = {"COURSE_PROFILE": profile, "COURSE_CHECKPOINT": checkpoint, "COURSE_DATA": data}
-    return {name: value.strip() for name, value in given.items() if value and value.strip()}
+    variables = {name: value.strip() for name, value in given.items() if value and value.strip()}
+    for name in ("COURSE_CHECKPOINT", "COURSE_DATA"):
+        if name in variables and Path(variables[name]).expanduser().exists():
+            variables[name] = str(Path(variables[name]).expanduser().resolve())
+    return variables
 
 
 def main(argv: list[str] | None = None) -> int:
