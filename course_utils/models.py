@@ -282,32 +282,3 @@ def resolve_checkpoint(checkpoint: str | os.PathLike) -> str:
         reason = hub.NOT_IN_CACHE if is_offline_mode() else f"{hub.UNREACHABLE} and it is not in your cache"
         raise hub.unavailable(f"the checkpoint {value!r}", reason)
     return value
-
-
-# ---------------------------------------------------------------------------------------
-# Kept while course_utils/freezing.py's examples call it; the notebooks write the two lines
-# themselves: id2label = dict(enumerate(names)); label2id = {n: i for i, n in id2label.items()}
-
-
-def load_for_classification(checkpoint: str, label_names: list[str]):
-    """Load tokenizer and a sequence-classification model whose head has ``label_names``.
-
-    Example:
-        >>> tok, model = load_for_classification("tiny-distilbert", ["negative", "positive"])
-        >>> model.config.id2label
-        {0: 'negative', 1: 'positive'}
-    """
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    names = list(label_names)
-    if not names or len(set(names)) != len(names) or not all(isinstance(n, str) and n for n in names):
-        raise ValueError(f"Label names must be distinct, non-empty strings, e.g. ['negative', 'positive']; "
-                         f"got {names!r}.")
-    path = resolve_checkpoint(checkpoint)
-    id2label = dict(enumerate(names))
-    label2id = {name: i for i, name in id2label.items()}
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        path, num_labels=len(names), id2label=id2label, label2id=label2id
-    )
-    return tokenizer, model

@@ -231,18 +231,3 @@ def test_pytorch_bin_weights(copy_of_tiny):
     weights.write_bytes(weights.read_bytes()[: os.path.getsize(weights) // 2])
     problem(copy_of_tiny, f"{weights} is not a PyTorch weights file", "download/copy it again")
 
-
-# load_for_classification is kept while course_utils/freezing.py's examples call it.
-
-
-@pytest.mark.parametrize("names", [[], ["negative", "negative"], ["negative", ""], [0, 1]])
-def test_load_for_classification_rejects_bad_label_names(names):
-    with pytest.raises(ValueError, match=r"Label names must be distinct, non-empty strings"):
-        models.load_for_classification("tiny-distilbert", names)
-
-
-def test_load_for_classification_checks_the_folder_first(copy_of_tiny):
-    (copy_of_tiny / "tokenizer.json").unlink()
-    (copy_of_tiny / "vocab.txt").unlink(missing_ok=True)
-    with pytest.raises(CheckpointError, match="no tokenizer files"):
-        models.load_for_classification(str(copy_of_tiny), ["negative", "positive"])

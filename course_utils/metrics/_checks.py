@@ -9,6 +9,16 @@ from __future__ import annotations
 import numpy as np
 
 
+def class_id_info(description: str, inputs_description: str):
+    """The ``evaluate.MetricInfo`` of a metric that compares predicted and true class ids."""
+    import datasets
+    import evaluate
+
+    ids = datasets.Value("int64")
+    return evaluate.MetricInfo(description=description, citation="", inputs_description=inputs_description,
+                               features=datasets.Features({"predictions": ids, "references": ids}))
+
+
 def check_ids(values, what: str) -> np.ndarray:
     """``values`` as an integer array of class ids, or a ``ValueError`` saying what to pass instead."""
     array = np.asarray(values)

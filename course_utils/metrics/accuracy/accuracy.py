@@ -5,22 +5,16 @@ The same computation as the Hub's ``evaluate.load("accuracy")`` (scikit-learn's
 with checked inputs (class ids, not scores or text labels).
 """
 
-import datasets
 import evaluate
 from sklearn.metrics import accuracy_score
 
-from course_utils.metrics._checks import CheckedInputs, check_pair
+from course_utils.metrics._checks import CheckedInputs, check_pair, class_id_info
 
 
 class Accuracy(CheckedInputs, evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description="Accuracy: the share of predictions equal to the reference label.",
-            citation="",
-            inputs_description="predictions, references: lists of class ids (ints).",
-            features=datasets.Features({"predictions": datasets.Value("int64"),
-                                        "references": datasets.Value("int64")}),
-        )
+        return class_id_info("Accuracy: the share of predictions equal to the reference label.",
+                             "predictions, references: lists of class ids (ints).")
 
     def _compute(self, predictions, references, normalize=True, sample_weight=None):
         predictions, references = check_pair(predictions, references)

@@ -5,22 +5,16 @@ default the F1 of class 1, *positive*), shipped with the course so that it loads
 connection, and with checked inputs (class ids, not scores or text labels).
 """
 
-import datasets
 import evaluate
 from sklearn.metrics import f1_score
 
-from course_utils.metrics._checks import CheckedInputs, check_pair
+from course_utils.metrics._checks import CheckedInputs, check_pair, class_id_info
 
 
 class F1(CheckedInputs, evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description="F1: harmonic mean of precision and recall of the positive class.",
-            citation="",
-            inputs_description="predictions, references: lists of class ids (ints); pos_label (default 1).",
-            features=datasets.Features({"predictions": datasets.Value("int64"),
-                                        "references": datasets.Value("int64")}),
-        )
+        return class_id_info("F1: harmonic mean of precision and recall of the positive class.",
+                             "predictions, references: lists of class ids (ints); pos_label (default 1).")
 
     def _compute(self, predictions, references, labels=None, pos_label=1, average="binary", sample_weight=None):
         predictions, references = check_pair(predictions, references)
