@@ -245,3 +245,26 @@ def test_ensure_finetuned_trains_reuses_and_retrains(tmp_path, capsys):
     os.rename(folder, other.run_dir / "model")  # a run of other settings where these look
     ensure_finetuned(other)
     assert "other settings" in capsys.readouterr().out
+
+
+def test_an_interrupted_tokenization_does_not_break_the_rerun(tokenizer, monkeypatch):
+    """datasets writes map results to a temporary file and renames it when complete: stopping the kernel
+    halfway leaves no cache file that a rerun would trust (the course keeps no cache of its own)."""
+    raw = load_sst2("sample")
+    real_call = type(tokenizer).__call__
+    calls = []
+
+    def stopped_halfway(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt("kernel stopped while tokenizing")
+        return real_call(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(tokenizer), "__call__", stopped_halfway)
+    with pytest.raises(KeyboardInterrupt):
+        tokenize(raw, tokenizer, max_length=24)
+    monkeypatch.undo()
+    rerun = tokenize(raw, tokenizer, max_length=24)
+    assert rerun["train"].num_rows == raw["train"].num_rows
+    assert rerun["train"]["input_ids"] == [tokenizer(s, truncation=True, max_length=24)["input_ids"]
+                                           for s in raw["train"]["sentence"]]
