@@ -6,8 +6,8 @@ is installed from GitHub, where pip records the repository and the exact commit 
 ``raw.githubusercontent.com``, so the numbers always belong to the code that runs.
 
 Example:
-    >>> sorted(read_results("gpu_minilm_epoch"))[:3]
-    ['checkpoint', 'command', 'compare_against_old']
+    >>> read_results("gpu_minilm_epoch")["checkpoint"]
+    'all-MiniLM-L6-v2'
 """
 
 from __future__ import annotations

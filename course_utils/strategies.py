@@ -161,11 +161,11 @@ def sentence_vectors(model, tokenizer, sentences: Sequence[str], max_length: int
 
 
 def run(strategy: str, settings, checkpoint: str, tokenizer, train, evaluate_on, *, value: float,
-        seed: int) -> dict[str, Any]:
+        seed: int, epochs: int | None = None) -> dict[str, Any]:
     """Train ``strategy`` on the tokenized ``train`` rows and score it on ``evaluate_on``.
 
     ``settings`` (from ``get_settings``) gives the batch size and maximum length; ``value`` is the
-    learning rate (C for ``features``); the epochs follow :func:`epochs_for`. Returns accuracy,
+    learning rate (C for ``features``); the epochs follow :func:`epochs_for` unless given. Returns accuracy,
     training seconds, trainable parameters, the epochs used, and the trained ``model`` (for
     ``features``, the logistic regression).
     """
@@ -182,7 +182,7 @@ def run(strategy: str, settings, checkpoint: str, tokenizer, train, evaluate_on,
     if value <= 0:
         raise ValueError(f"value={value!r}: give a positive learning rate (or C for 'features').")
     max_length, batch_size = settings.max_length, settings.batch_size
-    epochs = epochs_for(train.num_rows)
+    epochs = epochs or epochs_for(train.num_rows)
     model = load_model(checkpoint, strategy, seed)
     start = time.perf_counter()
     if strategy == "features":
