@@ -459,7 +459,7 @@ def device_kind() -> str:
     """``"cuda"``, ``"mps"`` or ``"cpu"``: what the Trainer will train on (the one place the course asks)."""
     import torch
 
-    if cuda_available():
+    if torch.cuda.is_available():
         return "cuda"
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return "mps"
