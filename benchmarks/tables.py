@@ -330,8 +330,9 @@ def table_strategies() -> str:
                                                    for s, v in data["chosen"].items()}).reindex(order)
     note = (f"{data['checkpoint']}, {hardware(data['device'])}; validation accuracy, mean ± sd over seeds "
             f"{seeds_text(frame['seed'])}, each seed drawing its own labelled sentences; each strategy's learning "
-            f"rate (C for `features`) chosen on a {data['tuning_sentences']:,}-sentence slice of the training set. "
-            f"From `benchmarks/results/strategies_cpu_minilm.json`; notebook 9 explains the strategies.")
+            f"rate (C for `features`) chosen on a {data['tuning_sentences']:,}-sentence slice of the training set, "
+            f"at the smallest size. From `benchmarks/results/strategies_cpu_minilm.json`; notebook 9 explains "
+            f"the strategies, and why LoRA dips at 1,000 sentences (too few optimizer steps).")
     frame_out = cells.rename_axis("strategy").reset_index()
     return note + "\n\n" + markdown(frame_out, right=tuple(c for c in frame_out.columns if c != "strategy"))
 
@@ -347,7 +348,7 @@ def table_course_times() -> str:
         data = json.loads(path.read_text())
         title = f"{data['profile']}, {data['checkpoint']}, {data['device']}"
         columns[title] = {name: f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
-                          for name, seconds in data["notebook_seconds"].items()}
+                          for name, seconds in sorted(data["notebook_seconds"].items())}
         columns[title]["all notebooks"] = f"{data['total_seconds'] / 60:.1f} min"
     frame = pd.DataFrame(columns).rename_axis("notebook").reset_index()
     frame["notebook"] = frame["notebook"].str.replace(".ipynb", "", regex=False)
