@@ -136,11 +136,6 @@ def gradual_unfreezing(groups: list[list[Any]]):
     return GradualUnfreezing()
 
 
-def trainable(model) -> int:
-    """Parameters that train at some point (for gradual unfreezing: all of them)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 # ----------------------------------------------------------------------------- training
 
 def sentence_vectors(model, tokenizer, sentences: Sequence[str], max_length: int, batch_size: int = 64) -> np.ndarray:
@@ -174,9 +169,9 @@ def run(strategy: str, settings, checkpoint: str, tokenizer, train, evaluate_on,
     from sklearn.linear_model import LogisticRegression
     from transformers import DataCollatorWithPadding, PrinterCallback, Trainer
 
-    from .batching import length_grouped_order
+    from .freezing import count_parameters
     from .metrics import make_compute_metrics
-    from .training import training_arguments
+    from .training import order_by_length, training_arguments
 
     check_strategy(strategy)
     if value <= 0:
@@ -203,12 +198,13 @@ def run(strategy: str, settings, checkpoint: str, tokenizer, train, evaluate_on,
         groups = list(layer_groups(model).values())
         optimizers = (torch.optim.AdamW(discriminative_groups(model, value)), None)
         callbacks = [gradual_unfreezing(groups)]
-    order = length_grouped_order([len(ids) for ids in train["input_ids"]], batch_size, seed=seed)
-    trainer = Trainer(model=model, args=args, train_dataset=train.select(order), eval_dataset=evaluate_on,
+    trainer = Trainer(model=model, args=args, train_dataset=order_by_length(train, batch_size, seed),
+                      eval_dataset=evaluate_on,
                       processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
                       compute_metrics=make_compute_metrics(["accuracy"]), optimizers=optimizers, callbacks=callbacks)
     trainer.remove_callback(PrinterCallback)
-    count = trainable(model) if strategy != "ulmfit" else sum(p.numel() for p in model.parameters())
+    counts = count_parameters(model)  # gradual unfreezing trains every weight in the end
+    count = counts["total"] if strategy == "ulmfit" else counts["trainable"]
     start = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - start
