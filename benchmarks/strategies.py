@@ -1,131 +1,140 @@
-"""The grid behind notebook 9: seven strategies × labelled-data sizes × seeds, each with its own tuned value.
+"""The grid behind notebooks 8 and 9: six pretrained strategies and two floors × labelled-data sizes × seeds.
 
     python benchmarks/strategies.py --checkpoint ../shared/models/all-MiniLM-L6-v2 --data ../shared/data/sst2 \\
-        --out benchmarks/results/strategies_cpu_minilm.json
+        --out course_utils/assets/results/strategies_cpu_minilm.json
 
-The protocol, the same for every strategy (``course_utils.strategies``):
+The protocol is ``course_utils.strategies``' (its docstring says it in full): a tuning slice carved
+from the training set scores every choice, each strategy's value is swept at every size until the
+winner is interior, every network gets the size's step budget with early stopping on the tuning
+slice, and the chosen value trains with three seeds, each drawing its own sentences, scored on
+validation.
 
-1. A **tuning slice** of 1,000 sentences is carved from the training set; the other training
-   sentences are the pool that every training subset is drawn from. The validation set is used
-   for the final scores only.
-2. **Sweep**: at each size up to ``--sweep-up-to``, each strategy trains on that size's subset
-   (seed of the first run) once per value of its grid (``GRIDS``: learning rates, C for feature
-   extraction) and is scored on the tuning slice; the best value is chosen. Larger sizes reuse
-   the choice of the largest swept size (a sweep there costs as much as the grid itself).
-3. **Runs**: each strategy, size and seed trains on a subset drawn with that seed (so the spread
-   includes which sentences were labelled), with the chosen value, and is scored on validation.
-
-Results go to ``--out`` after every run (atomically); ``--resume`` skips what is already there,
-so an interrupted grid continues where it stopped. The notebook reads the file; ``tables.py``
-renders the README table from it.
+The file is written after every run (atomically) and an existing file with the same protocol is
+resumed, so an interrupted grid continues where it stopped. Two processes can share the work:
+give each its own ``--sizes`` and ``--out``, then ``--merge`` the files. At the end the script
+prints ``strategies.check_grid``'s findings and exits with 1 if there are any.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+#: What must match for a file to be resumed or merged: the rest (device, versions) may differ.
+PROTOCOL_KEYS = ("checkpoint", "data", "seeds", "tuning_sentences", "batch_size", "max_length", "budget_rule",
+                 "start", "llrd", "lora", "close")
 
-def parse_ints(text: str, what: str) -> list[int]:
+
+def parse_list(text: str, what: str, kind=int) -> list:
     try:
-        values = [int(v) for v in text.split(",") if v.strip()]
+        values = [kind(v) for v in text.split(",") if v.strip()]
     except ValueError:
         values = []
-    if not values or min(values) < 1:
-        raise SystemExit(f"--{what}={text!r}: give positive whole numbers separated by commas, e.g. 100,1000,10000.")
+    if not values or (kind is int and min(values) < 1):
+        raise SystemExit(f"--{what}={text!r}: give values separated by commas, e.g. 100,1000,10000.")
     return values
 
 
-def save(path: Path, record: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(record, indent=1) + "\n")
-    os.replace(tmp, path)
+def code_version() -> str:
+    """The commit the grid ran from (and whether files differed from it)."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "course_utils", "benchmarks/strategies.py"],
+                               cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + (" with uncommitted changes" if dirty else "")
 
 
-def main(argv: list[str] | None = None) -> int:
-    from transformers import AutoTokenizer
+def merge(paths: list[Path], out: Path) -> int:
+    from course_utils import files
 
-    from course_utils import strategies as S
-    from course_utils.data import load_sst2
-    from course_utils.models import resolve_checkpoint
-    from course_utils.settings import device_description, get_settings, library_versions, quiet_libraries
-    from course_utils.training import tokenize
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoint", required=True, help="a checkpoint folder or Hub id (tiny-distilbert: smoke)")
-    parser.add_argument("--data", required=True, help="an SST-2 folder, 'hub' or 'sample'")
-    parser.add_argument("--sizes", default="100,1000,3000", help="labelled training sentences per run")
-    parser.add_argument("--seeds", default="42,43,44")
-    parser.add_argument("--strategies", default=",".join(S.STRATEGIES))
-    parser.add_argument("--sweep-up-to", type=int, default=100, help="sizes above this reuse its choice")
-    parser.add_argument("--tuning", type=int, default=1_000, help="sentences of the tuning slice")
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--resume", action="store_true", help="keep the runs already in --out")
-    args = parser.parse_args(argv)
-    sizes, seeds = parse_ints(args.sizes, "sizes"), parse_ints(args.seeds, "seeds")
-    chosen_strategies = [S.check_strategy(s.strip()) for s in args.strategies.split(",") if s.strip()]
-
-    quiet_libraries()
-    settings = get_settings("cpu", env={}, checkpoint=args.checkpoint, data=args.data)
-    checkpoint = resolve_checkpoint(settings.checkpoint)
-    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
-    encoded = tokenize(load_sst2(settings.data), tokenizer, settings.max_length)
-    pool = encoded["train"].shuffle(seed=0)
-    if pool.num_rows < args.tuning + max(sizes):
-        raise SystemExit(f"The training set has {pool.num_rows:,} sentences: too few for a tuning slice of "
-                         f"{args.tuning:,} and a subset of {max(sizes):,}. Lower --tuning or --sizes.")
-    tuning, rest = pool.select(range(args.tuning)), pool.select(range(args.tuning, pool.num_rows))
-
-    record = json.loads(args.out.read_text()) if args.resume and args.out.exists() else {}
-    record.update({"device": device_description(), "checkpoint": settings.checkpoint_name,
-                   "data": settings.data_name, "train_samples": max(sizes), "sizes": sizes, "seeds": seeds,
-                   "tuning_sentences": args.tuning, "max_length": settings.max_length,
-                   "batch_size": settings.batch_size, "grids": {s: list(S.GRIDS[s]) for s in chosen_strategies},
-                   "versions": library_versions(), "protocol": __doc__.split("\n\n")[2]})
-    record.setdefault("sweep", [])
-    record.setdefault("results", [])
-    done_sweep = {(r["strategy"], r["size"], r["value"]) for r in record["sweep"]}
-    done_runs = {(r["strategy"], r["size"], r["seed"]) for r in record["results"]}
-
-    def subset(size: int, seed: int):
-        return rest.shuffle(seed=seed).select(range(size))
-
-    started = time.perf_counter()
-    chosen: dict[str, dict[str, float]] = {}
-    for size in sizes:
-        swept = size if size <= args.sweep_up_to else max(s for s in sizes if s <= args.sweep_up_to)
-        for strategy in chosen_strategies:
-            for value in S.GRIDS[strategy]:
-                if size == swept and (strategy, size, value) not in done_sweep:
-                    result = S.run(strategy, settings, checkpoint, tokenizer, subset(size, seeds[0]), tuning,
-                                   value=value, seed=seeds[0])
-                    result.pop("model")
-                    record["sweep"].append({"strategy": strategy, "size": size, "value": value, **result})
-                    save(args.out, record)
-                    print(f"sweep {strategy:8} n={size:<6} {S.hyperparameter(strategy)} {value:g}: "
-                          f"{result['accuracy']:.3f} ({result['seconds']:.0f} s)", flush=True)
-            rows = [r for r in record["sweep"] if r["strategy"] == strategy and r["size"] == swept]
-            chosen.setdefault(strategy, {})[str(size)] = max(rows, key=lambda r: r["accuracy"])["value"]
-        record["chosen"] = chosen
-        for strategy in chosen_strategies:
-            for seed in seeds:
-                if (strategy, size, seed) in done_runs:
-                    continue
-                value = chosen[strategy][str(size)]
-                result = S.run(strategy, settings, checkpoint, tokenizer, subset(size, seed), encoded["validation"],
-                               value=value, seed=seed)
-                result.pop("model")
-                record["results"].append({"name": f"{strategy} n={size}", "strategy": strategy, "size": size,
-                                          "seed": seed, "value": value, **result})
-                save(args.out, record)
-                print(f"run   {strategy:8} n={size:<6} seed {seed}: {result['accuracy']:.3f} "
-                      f"({result['seconds']:.0f} s)", flush=True)
-    print(f"done in {(time.perf_counter() - started) / 60:.1f} min: {args.out}")
+    parts = [files.read_json(p, "The grid file") for p in paths]
+    first = parts[0]
+    for path, part in zip(paths[1:], parts[1:]):
+        differ = [k for k in PROTOCOL_KEYS if part.get(k) != first.get(k)]
+        if differ:
+            raise SystemExit(f"{path} ran another protocol than {paths[0]} ({', '.join(differ)} differ): "
+                             f"merge only parts of one grid.")
+    merged = dict(first, runs=[r for p in parts for r in p["runs"]],
+                  sizes=sorted({s for p in parts for s in p["sizes"]}),
+                  budgets={k: v for p in parts for k, v in p["budgets"].items()},
+                  chosen={s: {k: v for p in parts for k, v in p["chosen"].get(s, {}).items()}
+                          for s in {s for p in parts for s in p["chosen"]}},
+                  seconds=round(sum(p.get("seconds", 0) for p in parts)),
+                  code=sorted({p["code"] for p in parts}), device=sorted({p["device"] for p in parts}))
+    files.write_json(out, merged)
+    print(f"merged {len(merged['runs'])} runs of sizes {merged['sizes']} into {out}")
     return 0
 
 
+def main(argv: list[str] | None = None) -> int:
+    from course_utils import files
+    from course_utils import strategies as S
+    from course_utils.settings import device_description, get_settings, library_versions, quiet_libraries
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", help="a checkpoint folder or Hub id (tiny-distilbert: the tests)")
+    parser.add_argument("--data", help="an SST-2 folder, 'hub' or 'sample'")
+    parser.add_argument("--sizes", default="100,300,1000,3000,10000", help="labelled training sentences")
+    parser.add_argument("--seeds", default="42,43,44")
+    parser.add_argument("--strategies", default=",".join(S.STRATEGIES))
+    parser.add_argument("--tuning", type=int, default=1_000, help="sentences of the tuning slice")
+    parser.add_argument("--profile", default="cpu", help="the profile whose batch size and max length to use")
+    parser.add_argument("--threads", type=int, help="torch threads (two processes on two cores: 1 each)")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--merge", type=Path, nargs="+", help="combine these grid files into --out, then stop")
+    args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.out)
+    if not (args.checkpoint and args.data):
+        parser.error("--checkpoint and --data are needed to run a grid")
+    sizes, seeds = parse_list(args.sizes, "sizes"), parse_list(args.seeds, "seeds")
+    chosen = [S.check_strategy(s.strip()) for s in args.strategies.split(",") if s.strip()]
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+    quiet_libraries()
+    settings = get_settings(args.profile, env={}, checkpoint=args.checkpoint, data=args.data)
+    bench = S.prepare(settings, args.tuning)
+    protocol = {"checkpoint": settings.checkpoint_name, "data": settings.data_name, "seeds": seeds,
+                "tuning_sentences": args.tuning, "batch_size": settings.batch_size, "max_length": settings.max_length,
+                "budget_rule": S.budget.__doc__.split("\n\n")[0].strip(), "start": S.START, "llrd": S.LLRD,
+                "lora": S.LORA, "close": S.CLOSE}
+    record = files.read_json(args.out, "The grid file") if args.out.exists() else {}
+    differ = [k for k in PROTOCOL_KEYS if record and record.get(k) != protocol[k]]
+    if differ:
+        raise SystemExit(f"{args.out} holds a grid with another protocol ({', '.join(differ)} differ). "
+                         f"Give another --out, or delete the file to start again.")
+    record.update(protocol, format=1, device=device_description(), versions=library_versions(),
+                  code=code_version(), strategies=chosen, majority=bench.majority(),
+                  sizes=sorted(set(record.get("sizes", [])) | set(sizes)),
+                  protocol=S.__doc__.split("**The protocol**")[1].split("Only public APIs")[0].strip())
+    record["budgets"] = {**record.get("budgets", {}),
+                         **{str(n): {**vars(S.budget(n, settings.batch_size)),
+                                     "floor": S.budget(n, settings.batch_size).floor} for n in sizes}}
+    started, before = time.perf_counter(), record.get("seconds", 0)
+
+    def save(rec: dict) -> None:
+        rec["seconds"] = round(before + time.perf_counter() - started)
+        files.write_json(args.out, rec)
+
+    S.grid(bench, sizes, chosen, seeds, record, save, log=lambda line: print(line, flush=True))
+    save(record)
+    problems = S.check_grid(record)
+    print(f"done in {(time.perf_counter() - started) / 60:.1f} min: {args.out}")
+    for problem in problems:
+        print("CHECK FAILED:", problem)
+    return 1 if problems else 0
+
+
 if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
     raise SystemExit(main())

@@ -7,7 +7,7 @@ The course uses two words, defined once in notebook 1:
   DistilBERT (``pre_classifier`` + ``classifier``); BERT-style checkpoints bring a pretrained
   ``pooler``, which the head strategy trains along with the new ``classifier``;
 * **fine-tuning**: pretrained weights are updated too, with a small learning rate, either the
-  top *k* layers (``"top-k"``) or all of them (``"full"``).
+  top *k* layers (``"top-2"`` for k = 2) or all of them (``"full"``).
 
 Freezing sets ``requires_grad = False``: those weights get no gradient, the optimizer never
 updates them, and they leave training exactly as they came in.
@@ -24,11 +24,11 @@ Example:
 
 from __future__ import annotations
 
+import re
+
 from torch import nn
 
 from .summary import block_of, check_transformer, layer_index
-
-STRATEGIES = ("head", "top-k", "full")
 
 
 def count_parameters(model: nn.Module) -> dict[str, float]:
@@ -59,13 +59,13 @@ def num_layers(model: nn.Module) -> int:
     return max(indices) + 1
 
 
-def freeze(model: nn.Module, strategy: str, k: int | None = None) -> dict[str, float]:
+def freeze(model: nn.Module, strategy: str) -> dict[str, float]:
     """Freeze ``model`` in place by ``strategy`` and return :func:`count_parameters`.
 
     Args:
-        strategy: ``"head"`` (train the head only), ``"top-k"`` (head + the top ``k`` encoder
-            layers) or ``"full"`` (everything).
-        k: number of top layers to train, for ``"top-k"`` only.
+        strategy: ``"head"`` (train the head only), ``"top-2"`` (the head and the top 2 encoder
+            layers; any ``"top-K"`` from 1 to the number of layers) or ``"full"`` (everything).
+            The same names as :data:`course_utils.strategies.STRATEGIES`.
 
     The head is everything after the encoder: DistilBERT's ``pre_classifier`` and
     ``classifier``, BERT's ``pooler`` and ``classifier``.
@@ -75,25 +75,22 @@ def freeze(model: nn.Module, strategy: str, k: int | None = None) -> dict[str, f
         >>> from course_utils.models import resolve_checkpoint
         >>> path = resolve_checkpoint("tiny-distilbert")
         >>> model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=2)
-        >>> freeze(model, "full")["frozen"]
-        0
+        >>> freeze(model, "full")["frozen"], freeze(model, "top-1")["frozen"] > 0
+        (0, True)
     """
     check_transformer(model, "freeze()")
-    if strategy not in STRATEGIES:
-        raise ValueError(f"Unknown strategy {strategy!r}. Choose one of {', '.join(STRATEGIES)} "
-                         "(for 'top-k' also pass k=2, say).")
     n = num_layers(model)
-    if strategy == "top-k":
-        if not isinstance(k, int) or not 1 <= k <= n:
-            raise ValueError(f"strategy='top-k' needs k, a whole number from 1 to {n} "
-                             f"(this model has {n} layers); got k={k!r}.")
-    elif k is not None:
-        raise ValueError(f"k is only used with strategy='top-k'; drop k={k!r} or switch to 'top-k'.")
+    top = re.fullmatch(r"top-([0-9]+)", strategy) if isinstance(strategy, str) else None
+    if strategy not in ("head", "full") and top is None:
+        raise ValueError(f"Unknown strategy {strategy!r}. Choose 'head', 'full' or 'top-K' with K from 1 to {n} "
+                         f"(e.g. 'top-2': the head and the top two layers).")
+    k = int(top.group(1)) if top else None
+    if k is not None and not 1 <= k <= n:
+        raise ValueError(f"strategy={strategy!r}: this model has {n} layers, so K goes from 1 to {n}.")
     for name, param in model.named_parameters():
-        block = block_of(name)
-        if strategy == "full" or block == "head":
+        if strategy == "full" or block_of(name) == "head":
             param.requires_grad = True
-        elif strategy == "top-k":
+        elif k is not None:
             index = layer_index(name)
             param.requires_grad = index is not None and index >= n - k
         else:
@@ -101,10 +98,14 @@ def freeze(model: nn.Module, strategy: str, k: int | None = None) -> dict[str, f
     return count_parameters(model)
 
 
-def strategy_name(strategy: str, k: int | None = None) -> str:
-    """A short label for tables and plots, e.g. ``'top-2 layers'``.
+def strategy_name(strategy: str) -> str:
+    """A short label for tables and plots.
 
-    >>> strategy_name("top-k", 2), strategy_name("head")
+    >>> strategy_name("top-2"), strategy_name("head")
     ('top-2 layers + head', 'head only')
     """
-    return {"head": "head only", "full": "all layers"}.get(strategy, f"top-{k} layers + head")
+    if strategy in ("head", "full"):
+        return {"head": "head only", "full": "all layers"}[strategy]
+    if not re.fullmatch(r"top-[0-9]+", str(strategy)):
+        raise ValueError(f"Unknown strategy {strategy!r}: 'head', 'full' or 'top-K' (e.g. 'top-2').")
+    return f"{strategy} layers + head"

@@ -1,0 +1,93 @@
+"""The course's one rule for comparing two ways of training: seeds, a paired difference, its interval.
+
+Every comparison in the course (notebooks 8 and 9, appendix A1, the README tables) reports
+accuracy as **mean ± sd over seeds**, where each seed draws its own training sentences and its
+own random start, and decides between two configurations A and B by the **paired difference**:
+for every seed both were trained with, A's accuracy minus B's. Its mean, its standard error
+``sd / √k`` over the ``k`` seeds, and the 95% confidence interval ``mean ± t · se`` with Student's
+``t`` for ``k - 1`` degrees of freedom (4.30 for three seeds). "A beats B" only when the whole
+interval lies above zero; when it straddles zero the seeds cannot tell A from B.
+
+Pairing removes what both share (the same sentences, the same head initialisation), so it sees
+differences that the two spreads side by side would hide; the interval grows wide with few seeds,
+so that three seeds only call a difference that is large and consistent.
+
+Example:
+    >>> d = paired({42: 0.80, 43: 0.82, 44: 0.81}, {42: 0.75, 43: 0.78, 44: 0.77})
+    >>> round(d.mean, 3), round(d.low, 3) > 0, d.verdict("full", "head")
+    (0.043, True, 'full beats head')
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+#: The rule in one sentence, for tables and notebooks.
+RULE = ("A beats B when the 95% confidence interval of their paired difference (same seeds, so the same "
+        "training sentences) lies above zero; otherwise the seeds cannot tell them apart.")
+
+
+def mean_sd(scores: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (``n - 1``) of ``scores``; the sd is 0 for one score.
+
+    >>> mean_sd([0.8, 0.82, 0.84])
+    (0.82, 0.02)
+    """
+    values = [float(s) for s in scores]
+    if not values:
+        raise ValueError("mean_sd() got no scores: pass one accuracy per seed.")
+    mean = sum(values) / len(values)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
+    return round(mean, 12), round(sd, 12)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A minus B, paired by seed: mean, standard error, the 95% interval and the seeds used."""
+
+    mean: float
+    se: float
+    low: float
+    high: float
+    seeds: tuple
+
+    def verdict(self, a: str = "A", b: str = "B") -> str:
+        """``"A beats B"``, ``"B beats A"`` or ``"no difference shown between A and B"``."""
+        if self.low > 0:
+            return f"{a} beats {b}"
+        if self.high < 0:
+            return f"{b} beats {a}"
+        return f"no difference shown between {a} and {b}"
+
+    def __str__(self) -> str:
+        return f"{self.mean:+.3f} (95% interval {self.low:+.3f} to {self.high:+.3f}, {len(self.seeds)} seeds)"
+
+
+def t_quantile(degrees_of_freedom: int) -> float:
+    """Student's ``t`` for a two-sided 95% interval (scipy).
+
+    >>> round(t_quantile(2), 2)
+    4.3
+    """
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, degrees_of_freedom))
+
+
+def paired(a: Mapping, b: Mapping) -> Difference:
+    """``a`` minus ``b`` over the seeds both have (``{seed: accuracy}``): see the module's rule.
+
+    Raises ``ValueError`` with fewer than two common seeds: one pair has no spread to judge by.
+    """
+    seeds = tuple(sorted(set(a) & set(b), key=str))
+    if len(seeds) < 2:
+        raise ValueError(f"paired() needs at least two seeds that both configurations ran with; they share "
+                         f"{list(seeds)} (A has {sorted(a, key=str)}, B has {sorted(b, key=str)}). Train both with "
+                         f"the same seeds.")
+    diffs = [float(a[s]) - float(b[s]) for s in seeds]
+    mean, sd = mean_sd(diffs)
+    se = sd / math.sqrt(len(diffs))
+    half = t_quantile(len(diffs) - 1) * se
+    return Difference(mean=mean, se=se, low=mean - half, high=mean + half, seeds=seeds)
