@@ -74,9 +74,10 @@ def merge(paths: list[Path], out: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from course_utils import files
+    from course_utils import files, grid, results
     from course_utils import strategies as S
-    from course_utils.settings import device_description, get_settings, library_versions, quiet_libraries
+    from course_utils.notebook import device_description, library_versions, quiet_libraries
+    from course_utils.settings import get_settings
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", help="a checkpoint folder or Hub id (tiny-distilbert: the tests)")
@@ -103,11 +104,11 @@ def main(argv: list[str] | None = None) -> int:
 
     quiet_libraries()
     settings = get_settings(args.profile, env={}, checkpoint=args.checkpoint, data=args.data)
-    bench = S.prepare(settings, args.tuning)
+    bench = grid.prepare(settings, args.tuning)
     protocol = {"checkpoint": settings.checkpoint_name, "data": settings.data_name, "seeds": seeds,
                 "tuning_sentences": args.tuning, "batch_size": settings.batch_size, "max_length": settings.max_length,
-                "budget_rule": S.budget.__doc__.split("\n\n")[0].strip(), "start": S.START, "llrd": S.LLRD,
-                "lora": S.LORA, "close": S.CLOSE}
+                "budget_rule": grid.budget.__doc__.split("\n\n")[0].strip(), "start": S.START, "llrd": S.LLRD,
+                "lora": S.LORA, "close": grid.CLOSE}
     record = files.read_json(args.out, "The grid file") if args.out.exists() else {}
     differ = [k for k in PROTOCOL_KEYS if record and record.get(k) != protocol[k]]
     if differ:
@@ -116,19 +117,19 @@ def main(argv: list[str] | None = None) -> int:
     record.update(protocol, format=1, device=device_description(), versions=library_versions(),
                   code=code_version(), strategies=chosen, majority=bench.majority(),
                   sizes=sorted(set(record.get("sizes", [])) | set(sizes)),
-                  protocol=S.__doc__.split("**The protocol**")[1].split("Only public APIs")[0].strip())
+                  protocol=grid.__doc__.split("**The protocol**")[1].split("Every network here")[0].strip())
     record["budgets"] = {**record.get("budgets", {}),
-                         **{str(n): {**vars(S.budget(n, settings.batch_size)),
-                                     "floor": S.budget(n, settings.batch_size).floor} for n in sizes}}
+                         **{str(n): {**vars(grid.budget(n, settings.batch_size)),
+                                     "floor": grid.budget(n, settings.batch_size).floor} for n in sizes}}
     started, before = time.perf_counter(), record.get("seconds", 0)
 
     def save(rec: dict) -> None:
         rec["seconds"] = round(before + time.perf_counter() - started)
         files.write_json(args.out, rec)
 
-    S.grid(bench, sizes, chosen, seeds, record, save, log=lambda line: print(line, flush=True))
+    grid.grid(bench, sizes, chosen, seeds, record, save, log=lambda line: print(line, flush=True))
     save(record)
-    problems = S.check_grid(record)
+    problems = results.check_grid(record)
     print(f"done in {(time.perf_counter() - started) / 60:.1f} min: {args.out}")
     for problem in problems:
         print("CHECK FAILED:", problem)

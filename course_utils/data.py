@@ -335,7 +335,7 @@ def load_from_folder(folder: str | Path) -> datasets.DatasetDict:
     """
     import datasets
 
-    from .settings import resolve_path
+    from .sources import resolve_path
 
     folder = resolve_path(folder)
     if not folder.is_dir():

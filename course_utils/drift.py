@@ -1,7 +1,7 @@
 """Parameter drift: how far fine-tuning moved each weight from where the checkpoint started.
 
 Take a :func:`snapshot` before training, :func:`compare` it with the trained model, and
-read the result per tensor, per layer (:func:`drift_by_block`) or as plots. For each tensor
+read the result per tensor or per layer (:func:`drift_by_block`); ``course_utils.plots`` draws it. For each tensor
 ``W0`` (before) and ``W1`` (after):
 
 * absolute change ``‖W1 − W0‖`` (Frobenius norm of the difference),
@@ -10,8 +10,8 @@ read the result per tensor, per layer (:func:`drift_by_block`) or as plots. For 
 
 Weight-space drift says how far the numbers moved, not how much a layer's behaviour changed:
 under Adam every trainable weight moves by roughly the learning rate per step, whatever the
-size of its gradient. :func:`representation_change` measures the other question: how much
-each layer's *output* for the same sentences changed (linear CKA and cosine similarity).
+size of its gradient. :func:`sentence_representations` gives what each layer *outputs* for the same
+sentences, for the other question (notebook 7 compares them with linear CKA).
 
 Example:
     >>> import torch
@@ -25,9 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -35,7 +32,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .summary import block_of, block_order, submodule_of
+from .blocks import block_of, block_order, submodule_of
 
 Snapshot = Mapping[str, torch.Tensor]
 
@@ -47,49 +44,9 @@ def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
     return {name: p.detach().to("cpu", torch.float32).clone() for name, p in model.named_parameters()}
 
 
-def save_snapshot(snap: Snapshot, path: str | Path) -> Path:
-    """Save a snapshot as a ``.safetensors`` file (notebook 5 saves the pretrained weights).
-
-    The file is written atomically: to a temporary file in the same folder, then renamed over
-    ``path``. An interrupted save leaves the previous file (or none), never half a file.
-    """
-    from safetensors.torch import save_file
-
-    not_tensors = sorted(k for k, v in snap.items() if not isinstance(v, torch.Tensor))
-    if not_tensors:
-        raise TypeError(
-            f"A snapshot maps names to tensors; these values are not tensors: {not_tensors[:3]}. "
-            "Take one with snapshot(model)."
-        )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        save_file({k: v.detach().cpu().contiguous() for k, v in snap.items()}, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def load_snapshot(path: str | Path) -> dict[str, torch.Tensor]:
-    """Load a snapshot written by :func:`save_snapshot`."""
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(
-            f"No snapshot at {path.name!r}. Run notebook 5 (it saves the pretrained weights), "
-            f"or take one with snapshot(model) before training."
-        )
-    return load_file(str(path))
-
-
-def _check_same_model(before: Snapshot, after: Snapshot) -> None:
+def _check_same_model(before: Snapshot, after: Snapshot, subset: bool = False) -> None:
     only_before = sorted(set(before) - set(after))
-    only_after = sorted(set(after) - set(before))
+    only_after = [] if subset else sorted(set(after) - set(before))
     if only_before or only_after:
         raise ValueError(
             "These weights do not come from the same model: "
@@ -136,16 +93,17 @@ def restore(model: nn.Module, snap: Snapshot) -> nn.Module:
     """Copy a snapshot's weights into ``model`` (in place) and return it.
 
     Notebook 7 rebuilds the pretrained model this way: the fine-tuned model's architecture with
-    the weights of ``pretrained_snapshot.safetensors``. Raises ``ValueError`` when the snapshot
-    does not come from this architecture.
+    the weights of ``pretrained_snapshot.safetensors`` (all of them, or only some: a snapshot may
+    hold a subset of the model's weights). Raises ``ValueError`` when a weight is not the model's
+    or has another shape.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"restore() needs a PyTorch model to copy the weights into, got {type(model).__name__}.")
     params = dict(model.named_parameters())
-    _check_same_model(snap, params)
+    _check_same_model(snap, params, subset=True)
     with torch.no_grad():
-        for name, p in params.items():
-            p.copy_(snap[name].to(device=p.device, dtype=p.dtype))
+        for name, weights in snap.items():
+            params[name].copy_(weights.to(device=params[name].device, dtype=params[name].dtype))
     return model
 
 
@@ -171,71 +129,6 @@ def drift_by_block(table: pd.DataFrame, by: str | list[str] = "block") -> pd.Dat
     if keys == ["block"]:
         out = out.loc[block_order(out.index)]
     return out
-
-
-#: What each drift metric is, as an axis or colour-bar label.
-METRIC_LABELS = {
-    "rel_change": "relative change ‖ΔW‖/‖W₀‖",
-    "abs_change": "absolute change ‖ΔW‖",
-    "changed %": "entries that changed (%)",
-}
-
-
-def _metric_label(metric: str) -> str:
-    if metric not in METRIC_LABELS:
-        raise ValueError(f"Unknown drift metric {metric!r}. Choose one of: {', '.join(map(repr, METRIC_LABELS))}.")
-    return METRIC_LABELS[metric]
-
-
-def plot_drift_by_block(table: pd.DataFrame, metric: str = "rel_change", ax=None, title: str | None = None,
-                        log: bool = False):
-    """Bar chart of drift per block, embeddings first and head last. Returns the axes.
-
-    ``log=True`` draws a logarithmic axis, so that one block that moved far more than the others
-    (often the head) does not flatten every other bar.
-    """
-    import matplotlib.pyplot as plt
-
-    label = _metric_label(metric)
-    by_block = drift_by_block(table)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.2))
-    ax.bar(by_block.index, by_block[metric], color="C0")
-    if log:
-        ax.set_yscale("log")
-    ax.set_ylabel(label + (" (log scale)" if log else ""))
-    ax.set_title(title or "How far fine-tuning moved each block")
-    ax.tick_params(axis="x", rotation=45)
-    return ax
-
-
-def plot_drift_heatmap(table: pd.DataFrame, metric: str = "rel_change", ax=None, title: str | None = None):
-    """Heatmap of drift by encoder layer (rows) and sub-module (columns), values written in. Returns the axes."""
-    import matplotlib.pyplot as plt
-
-    label = _metric_label(metric)
-    layers = table[table["block"].str.startswith("layer ")]
-    if layers.empty:
-        raise ValueError("The table has no encoder-layer rows to draw. Pass the full table from compare().")
-    grid = drift_by_block(layers, by=["block", "submodule"])[metric].unstack("submodule")
-    grid = grid.loc[block_order(grid.index)]
-    usual = [c for c in ("attention", "feed-forward", "layer norm") if c in grid.columns]
-    grid = grid[usual + [c for c in grid.columns if c not in usual]]
-    values = grid.to_numpy(dtype=float)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 0.45 * len(grid) + 1.6))
-    image = ax.imshow(values, cmap="viridis", aspect="auto")
-    ax.grid(False)  # no grid lines across the cells
-    ax.set_xticks(range(grid.shape[1]), grid.columns)
-    ax.set_yticks(range(grid.shape[0]), grid.index)
-    ax.tick_params(length=0)
-    for (i, j), value in np.ndenumerate(values):
-        dark_cell = np.isnan(value) or image.norm(value) < 0.5  # viridis is dark at the low end
-        ax.text(j, i, "–" if np.isnan(value) else f"{value:.3g}", ha="center", va="center",
-                color="white" if dark_cell else "black", fontsize=9)
-    ax.figure.colorbar(image, ax=ax, label=label)
-    ax.set_title(title or "Drift by layer and sub-module")
-    return ax
 
 
 # ---------------------------------------------------------------------------------------
@@ -275,58 +168,3 @@ def sentence_representations(model: nn.Module, tokenizer, sentences: Sequence[st
             pooled = (hidden * mask).sum(dim=2) / mask.sum(dim=2)
         chunks.append(pooled.float().cpu())
     return torch.cat(chunks, dim=1)
-
-
-def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
-    """Linear CKA between two representations of the same ``n`` inputs (``n × d₁`` and ``n × d₂``).
-
-    1 means the same geometry up to rotation and overall scale; values near 0, unrelated.
-    ``CKA = ‖Yᵀ X‖²_F / (‖Xᵀ X‖_F ‖Yᵀ Y‖_F)`` with centred columns (Kornblith et al., 2019).
-
-    >>> x = torch.randn(50, 4)
-    >>> round(linear_cka(x, 3 * x + 1), 6)
-    1.0
-    """
-    x, y = torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64)
-    if x.ndim != 2 or y.ndim != 2 or x.shape[0] != y.shape[0]:
-        raise ValueError(f"linear_cka() needs two 2-D representations of the same inputs (n × d); "
-                         f"got shapes {tuple(x.shape)} and {tuple(y.shape)}.")
-    if _is_constant(x) or _is_constant(y):
-        raise ValueError("One representation is the same for every input, so CKA is undefined: "
-                         "pass different inputs (sentences), not copies of one.")
-    x, y = x - x.mean(dim=0), y - y.mean(dim=0)
-    norm_x, norm_y = torch.linalg.matrix_norm(x.T @ x), torch.linalg.matrix_norm(y.T @ y)
-    return float(torch.linalg.matrix_norm(y.T @ x) ** 2 / (norm_x * norm_y))
-
-
-def _is_constant(x: torch.Tensor) -> bool:
-    """True when every row is the same vector up to float32 rounding: no variation for CKA to compare."""
-    x = torch.as_tensor(x, dtype=torch.float64)
-    spread = (x - x.mean(dim=0)).norm()
-    return bool(spread <= 1e-6 * max(float(x.norm()), 1e-300))
-
-
-def representation_change(before: nn.Module, after: nn.Module, tokenizer, sentences: Sequence[str], *,
-                          max_length: int = 128, batch_size: int = 64, pooling: str = "mean") -> pd.DataFrame:
-    """How much each layer's output changed for the same sentences, from ``before`` to ``after``.
-
-    One row per depth (``embeddings``, ``layer 0``, ...) with ``CKA`` (linear CKA of the two
-    models' sentence vectors), ``change`` (``1 − CKA``) and ``cosine`` (the mean cosine similarity
-    of each sentence's two vectors). A layer's output also carries every change made below it.
-    ``CKA`` is ``NaN`` where a model gives every sentence the same vector (with ``pooling="cls"``,
-    the embedding output of the first token, which is the same token at the same position).
-    """
-    reps_before = sentence_representations(before, tokenizer, sentences, max_length=max_length,
-                                           batch_size=batch_size, pooling=pooling)
-    reps_after = sentence_representations(after, tokenizer, sentences, max_length=max_length,
-                                          batch_size=batch_size, pooling=pooling)
-    if reps_before.shape != reps_after.shape:
-        raise ValueError(f"The models give representations of shape {tuple(reps_before.shape)} and "
-                         f"{tuple(reps_after.shape)}: compare two versions of the same architecture.")
-    names = ["embeddings"] + [f"layer {i}" for i in range(len(reps_before) - 1)]
-    cka = [float("nan") if _is_constant(b) or _is_constant(a) else linear_cka(b, a)
-           for b, a in zip(reps_before, reps_after)]
-    cosine = [float(torch.nn.functional.cosine_similarity(b, a, dim=1).mean()) for b, a in zip(reps_before, reps_after)]
-    out = pd.DataFrame({"CKA": cka, "change": [1 - c for c in cka], "cosine": cosine},
-                       index=pd.Index(names, name="output of"))
-    return out

@@ -60,3 +60,8 @@ def read_json(path: str | os.PathLike, what: str = "this file") -> Any:
     except (OSError, UnicodeDecodeError, ValueError) as err:
         raise ValueError(f"{what} {path} is not readable JSON ({err}). It was cut short or edited by hand: "
                          f"restore it (git checkout -- {path.name}) or delete it and write it again.") from None
+
+
+def json_roundtrip(data: Any) -> Any:
+    """``data`` as it reads back from JSON (tuples become lists, paths strings): to compare with a record."""
+    return json.loads(json.dumps(data, default=str))

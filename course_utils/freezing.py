@@ -12,14 +12,6 @@ The course uses two words, defined once in notebook 1:
 Freezing sets ``requires_grad = False``: those weights get no gradient, the optimizer never
 updates them, and they leave training exactly as they came in.
 
-Example:
-    >>> from transformers import AutoModelForSequenceClassification
-    >>> from course_utils.models import resolve_checkpoint
-    >>> path = resolve_checkpoint("tiny-distilbert")
-    >>> model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=2)
-    >>> counts = freeze(model, "head")
-    >>> counts["trainable"] < counts["frozen"]
-    True
 """
 
 from __future__ import annotations
@@ -28,22 +20,21 @@ import re
 
 from torch import nn
 
-from .summary import block_of, check_transformer, layer_index
+from .blocks import block_of, check_transformer, layer_index
 
 
-def count_parameters(model: nn.Module) -> dict[str, float]:
-    """Trainable, frozen and total parameter counts, and the trainable share in percent.
+def trainable_counts(model: nn.Module) -> dict[str, float]:
+    """Trainable, frozen and total parameters (``model.num_parameters(only_trainable=...)``), and the share.
 
     Example:
-        >>> import torch
-        >>> count_parameters(torch.nn.Linear(3, 2))
-        {'trainable': 8, 'frozen': 0, 'total': 8, 'trainable %': 100.0}
+        >>> from transformers import BertConfig, BertForSequenceClassification
+        >>> model = BertForSequenceClassification(BertConfig(vocab_size=99, hidden_size=8, num_hidden_layers=2,
+        ...                                                  num_attention_heads=2, intermediate_size=16))
+        >>> counts = freeze(model, "head")
+        >>> counts["trainable"] == model.num_parameters(only_trainable=True), counts["frozen"] > 0
+        (True, True)
     """
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in model.parameters())
-    if total == 0:
-        raise ValueError(f"{type(model).__name__} has no parameters to count. "
-                         "Pass the model itself, not a wrapper or a list.")
+    total, trainable = model.num_parameters(), model.num_parameters(only_trainable=True)
     return {"trainable": trainable, "frozen": total - trainable, "total": total,
             "trainable %": round(100 * trainable / total, 2)}
 
@@ -60,7 +51,7 @@ def num_layers(model: nn.Module) -> int:
 
 
 def freeze(model: nn.Module, strategy: str) -> dict[str, float]:
-    """Freeze ``model`` in place by ``strategy`` and return :func:`count_parameters`.
+    """Freeze ``model`` in place by ``strategy`` and return :func:`trainable_counts`.
 
     Args:
         strategy: ``"head"`` (train the head only), ``"top-2"`` (the head and the top 2 encoder
@@ -71,10 +62,9 @@ def freeze(model: nn.Module, strategy: str) -> dict[str, float]:
     ``classifier``, BERT's ``pooler`` and ``classifier``.
 
     Example:
-        >>> from transformers import AutoModelForSequenceClassification
-        >>> from course_utils.models import resolve_checkpoint
-        >>> path = resolve_checkpoint("tiny-distilbert")
-        >>> model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=2)
+        >>> from transformers import DistilBertConfig, DistilBertForSequenceClassification
+        >>> model = DistilBertForSequenceClassification(DistilBertConfig(vocab_size=99, dim=8, n_layers=2,
+        ...                                                              n_heads=2, hidden_dim=16))
         >>> freeze(model, "full")["frozen"], freeze(model, "top-1")["frozen"] > 0
         (0, True)
     """
@@ -95,7 +85,7 @@ def freeze(model: nn.Module, strategy: str) -> dict[str, float]:
             param.requires_grad = index is not None and index >= n - k
         else:
             param.requires_grad = False
-    return count_parameters(model)
+    return trainable_counts(model)
 
 
 def strategy_name(strategy: str) -> str:

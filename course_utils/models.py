@@ -28,7 +28,7 @@ from pathlib import Path
 from huggingface_hub import is_offline_mode, try_to_load_from_cache
 
 from . import hub
-from .settings import TINY_CHECKPOINT, env_value, is_local_path, resolve_source
+from .sources import TINY_CHECKPOINT, cache_dir, is_local_path, resolve_source
 
 VOCAB_FILE = Path(__file__).parent / "assets" / "tiny_tokenizer" / "vocab.txt"
 TINY_VERSION = 1  # bump when the tiny model's recipe changes, so caches are rebuilt
@@ -43,15 +43,6 @@ RANDOM_SHAPES: dict[str, dict[str, int]] = {
 
 class CheckpointError(ValueError):
     """A local checkpoint folder that cannot be loaded; the message lists every problem and the fix."""
-
-
-def cache_dir() -> Path:
-    """Where the course keeps what it builds (the tiny checkpoint): ``COURSE_CACHE`` or ``~/.cache/course_utils``.
-
-    An empty ``COURSE_CACHE`` counts as unset.
-    """
-    given = env_value("COURSE_CACHE")
-    return Path(given).expanduser().resolve() if given else Path.home() / ".cache" / "course_utils"
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Plots the notebooks share: the course's figure style, learning curves and the learning rate.
+"""Plots the notebooks share: the course's figure style, learning curves and parameter drift.
 
 Confusion matrices come straight from scikit-learn (``sklearn.metrics.ConfusionMatrixDisplay``).
 
@@ -14,7 +14,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
+
+from .blocks import block_order
+from .drift import drift_by_block
 
 FIGSIZE = (7, 3.2)
 #: Resolution of notebook figures: sharp when projected, small enough to commit.
@@ -41,11 +45,13 @@ def use_course_style() -> None:
 
 
 def learning_curves(log_history: Sequence[dict]) -> dict[str, pd.DataFrame]:
-    """Split ``trainer.state.log_history`` into training-loss rows and evaluation rows, by step."""
+    """``trainer.state.log_history`` as a table (``pd.DataFrame``), split into training-loss rows and
+    evaluation rows."""
     if not log_history:
         raise ValueError("log_history is empty: train first (trainer.train()), then pass trainer.state.log_history.")
-    train = pd.DataFrame([r for r in log_history if "loss" in r and "step" in r])
-    evals = pd.DataFrame([r for r in log_history if "eval_loss" in r and "step" in r])
+    history = pd.DataFrame(log_history)
+    train = history.dropna(subset=["loss"]) if "loss" in history else history.iloc[:0]
+    evals = history.dropna(subset=["eval_loss"]) if "eval_loss" in history else history.iloc[:0]
     if train.empty:
         raise ValueError(
             "log_history has no training-loss entries. Set logging_steps smaller than the number of "
@@ -75,30 +81,66 @@ def plot_learning_curves(log_history: Sequence[dict], title: str = "Learning cur
     return fig
 
 
-def learning_rates(log_history: Sequence[dict]) -> pd.DataFrame:
-    """The ``step`` and ``learning_rate`` of every log entry that has both, in step order."""
-    if not log_history:
-        raise ValueError("log_history is empty: train first (trainer.train()), then pass trainer.state.log_history.")
-    rows = pd.DataFrame([{"step": r["step"], "learning_rate": r["learning_rate"]}
-                         for r in log_history if "learning_rate" in r and "step" in r])
-    if rows.empty:
-        raise ValueError(
-            "log_history has no learning_rate entries: the Trainer logs the learning rate with the training loss. "
-            "Set logging_steps smaller than the number of training steps."
-        )
-    return rows.sort_values("step", kind="stable").reset_index(drop=True)
+#: What each drift metric is, as an axis or colour-bar label.
+METRIC_LABELS = {
+    "rel_change": "relative change ‖ΔW‖/‖W₀‖",
+    "abs_change": "absolute change ‖ΔW‖",
+    "changed %": "entries that changed (%)",
+}
 
 
-def plot_learning_rate(log_history: Sequence[dict], ax=None, title: str = "Learning-rate schedule"):
-    """The learning rate the optimizer used at each logged step (warm-up, then decay). Returns the axes."""
+def _metric_label(metric: str) -> str:
+    if metric not in METRIC_LABELS:
+        raise ValueError(f"Unknown drift metric {metric!r}. Choose one of: {', '.join(map(repr, METRIC_LABELS))}.")
+    return METRIC_LABELS[metric]
+
+
+def plot_drift_by_block(table: pd.DataFrame, metric: str = "rel_change", ax=None, title: str | None = None,
+                        log: bool = False):
+    """Bar chart of drift per block, embeddings first and head last. Returns the axes.
+
+    ``log=True`` draws a logarithmic axis, so that one block that moved far more than the others
+    (often the head) does not flatten every other bar.
+    """
     import matplotlib.pyplot as plt
 
-    rates = learning_rates(log_history)
+    label = _metric_label(metric)
+    by_block = drift_by_block(table)
     if ax is None:
-        _, ax = plt.subplots(figsize=(FIGSIZE[0] / 2 + 0.5, FIGSIZE[1]))
-    ax.plot(rates["step"], rates["learning_rate"], "o-", color="C0", markersize=3)
-    ax.set(xlabel="step", ylabel="learning rate", title=title)
-    ax.set_ylim(bottom=0)
-    ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
-    ax.grid(True, alpha=0.3)
+        _, ax = plt.subplots(figsize=(7, 3.2))
+    ax.bar(by_block.index, by_block[metric], color="C0")
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylabel(label + (" (log scale)" if log else ""))
+    ax.set_title(title or "How far fine-tuning moved each block")
+    ax.tick_params(axis="x", rotation=45)
+    return ax
+
+
+def plot_drift_heatmap(table: pd.DataFrame, metric: str = "rel_change", ax=None, title: str | None = None):
+    """Heatmap of drift by encoder layer (rows) and sub-module (columns), values written in. Returns the axes."""
+    import matplotlib.pyplot as plt
+
+    label = _metric_label(metric)
+    layers = table[table["block"].str.startswith("layer ")]
+    if layers.empty:
+        raise ValueError("The table has no encoder-layer rows to draw. Pass the full table from compare().")
+    grid = drift_by_block(layers, by=["block", "submodule"])[metric].unstack("submodule")
+    grid = grid.loc[block_order(grid.index)]
+    usual = [c for c in ("attention", "feed-forward", "layer norm") if c in grid.columns]
+    grid = grid[usual + [c for c in grid.columns if c not in usual]]
+    values = grid.to_numpy(dtype=float)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 0.45 * len(grid) + 1.6))
+    image = ax.imshow(values, cmap="viridis", aspect="auto")
+    ax.grid(False)  # no grid lines across the cells
+    ax.set_xticks(range(grid.shape[1]), grid.columns)
+    ax.set_yticks(range(grid.shape[0]), grid.index)
+    ax.tick_params(length=0)
+    for (i, j), value in np.ndenumerate(values):
+        dark_cell = np.isnan(value) or image.norm(value) < 0.5  # viridis is dark at the low end
+        ax.text(j, i, "–" if np.isnan(value) else f"{value:.3g}", ha="center", va="center",
+                color="white" if dark_cell else "black", fontsize=9)
+    ax.figure.colorbar(image, ax=ax, label=label)
+    ax.set_title(title or "Drift by layer and sub-module")
     return ax

@@ -1,9 +1,8 @@
-"""The measured results the notebooks plot (``benchmarks/results/*.json``), from a checkout or from GitHub.
+"""The measured results the notebooks and READMEs read, shipped with the course, and how to read a grid.
 
-In a clone of the course the files are read from ``benchmarks/results/``. On Colab the course
-is installed from GitHub, where pip records the repository and the exact commit it installed
-(``direct_url.json``); the files of that same commit are then downloaded from
-``raw.githubusercontent.com``, so the numbers always belong to the code that runs.
+The files live in ``course_utils/assets/results/`` and are installed with the package, so a
+notebook on Colab reads the same numbers as one in a clone (``importlib.resources``). The
+benchmarks write them; ``benchmarks/tables.py`` renders the READMEs' tables from them.
 
 Example:
     >>> read_results("gpu_minilm_epoch")["checkpoint"]
@@ -14,44 +13,99 @@ from __future__ import annotations
 
 import json
 import re
-from importlib import metadata
-from pathlib import Path
+from importlib import resources
 
-CHECKOUT_RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+import pandas as pd
+
+from .stats import mean_sd, paired
+from .strategies import PRETRAINED, STRATEGIES, hyperparameter
+
 NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 
-def installed_from() -> tuple[str, str] | None:
-    """``(owner/name, commit)`` when pip installed the course from a GitHub repository, else ``None``."""
-    try:
-        text = metadata.distribution("course-utils").read_text("direct_url.json")
-    except metadata.PackageNotFoundError:
-        return None
-    info = json.loads(text) if text else {}
-    match = re.match(r"(?:git\+)?https://github\.com/([^/]+/[^/@]+?)(?:\.git)?/?$", info.get("url", ""))
-    commit = info.get("vcs_info", {}).get("commit_id")
-    return (match.group(1), commit) if match and commit else None
+def results_dir():
+    """The folder of the shipped results (a ``Traversable``; a real folder in a clone)."""
+    return resources.files("course_utils") / "assets" / "results"
 
 
 def read_results(name: str) -> dict:
-    """The results file ``benchmarks/results/<name>.json``: from this checkout, or from the GitHub commit
-    the course was installed from."""
+    """The results file ``<name>.json`` shipped with the course."""
     if not isinstance(name, str) or not NAME.fullmatch(name):
         raise ValueError(f"{name!r} is not the name of a results file; give its name without .json, "
                          f"e.g. 'strategies_cpu_minilm'.")
-    local = CHECKOUT_RESULTS / f"{name}.json"
-    if local.is_file():
-        return json.loads(local.read_text())
-    source = installed_from()
-    if source is None:
-        raise FileNotFoundError(f"{local} does not exist, and the course was not installed from GitHub, so there "
-                                f"is nowhere else to read it from. Check the name, or clone the repository.")
-    import urllib.request
-
-    url = f"https://raw.githubusercontent.com/{source[0]}/{source[1]}/benchmarks/results/{name}.json"
+    path = results_dir() / f"{name}.json"
+    if not path.is_file():
+        known = sorted(p.name[:-5] for p in results_dir().iterdir() if p.name.endswith(".json"))
+        raise FileNotFoundError(f"No results file {name!r}; the course ships {', '.join(known)}.")
     try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return json.load(response)
-    except OSError as err:
-        raise FileNotFoundError(f"Could not download {url} ({err}). Check the internet connection, "
-                                f"or clone the repository to read benchmarks/results/ locally.") from err
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise ValueError(f"The results file {path} is not readable JSON ({err}): restore it with "
+                         f"git checkout -- {path.name}, or install the course again.") from None
+
+
+# ---------------------------------------------------------------------------------------
+# A strategies grid (course_utils.grid)
+
+def final_runs(record: dict) -> pd.DataFrame:
+    """The runs at each strategy's chosen value, one per seed of the grid, as a table."""
+    chosen, seeds = record["chosen"], set(record["seeds"])
+    rows = [r for r in record["runs"] if r["seed"] in seeds
+            and chosen.get(r["strategy"], {}).get(str(r["size"])) == r["value"]]
+    return pd.DataFrame(rows)
+
+
+def summary(record: dict) -> pd.DataFrame:
+    """Per strategy and size: validation accuracy (mean, sd over seeds), the chosen value, steps and seconds."""
+    runs = final_runs(record)
+    rows = []
+    for (strategy, size), cell in runs.groupby(["strategy", "size"]):
+        mean, sd = mean_sd(cell["validation"])
+        rows.append({"strategy": strategy, "size": size, "accuracy": mean, "sd": sd, "value": cell["value"].iloc[0],
+                     "steps": cell["steps"].mean() if "steps" in cell else float("nan"),
+                     "seconds": cell["seconds"].mean(), "trainable": int(cell["trainable"].iloc[0])})
+    table = pd.DataFrame(rows).set_index(["strategy", "size"])
+    order = [s for s in STRATEGIES if s in table.index.get_level_values(0)]
+    return table.loc[order]
+
+
+def by_seed(record: dict, strategy: str, size: int) -> dict[int, float]:
+    """``{seed: validation accuracy}`` of one strategy's final runs at one size (for ``stats.paired``)."""
+    runs = final_runs(record)
+    cell = runs[(runs["strategy"] == strategy) & (runs["size"] == size)]
+    return dict(zip(cell["seed"], cell["validation"]))
+
+
+def compare_at(record: dict, size: int, a: str, b: str):
+    """``stats.paired`` of strategy ``a`` minus strategy ``b`` at ``size``, paired by seed."""
+    return paired(by_seed(record, a, size), by_seed(record, b, size))
+
+
+def check_grid(record: dict) -> list[str]:
+    """What would make a grid's conclusions wrong, one sentence each (empty: none found): a pretrained
+    strategy at the majority share (a collapse), a chosen value at the edge of the values tried, a run
+    that stopped below its floor, a final cell without every seed, a from-scratch model whose training
+    loss did not fall."""
+    problems, majority, runs = [], record["majority"], final_runs(record)
+    for strategy, by_size in record["chosen"].items():
+        for size, value in by_size.items():
+            tried = sorted({r["value"] for r in record["runs"] if r["strategy"] == strategy and str(r["size"]) == size})
+            if value in (tried[0], tried[-1]):
+                problems.append(f"{strategy} at n={size}: the chosen {hyperparameter(strategy)} {value:g} is at the "
+                                f"edge of the values tried ({', '.join(f'{v:g}' for v in tried)})")
+            cell = runs[(runs["strategy"] == strategy) & (runs["size"] == int(size))]
+            if len(cell) != len(record["seeds"]):
+                problems.append(f"{strategy} at n={size}: {len(cell)} final runs for {len(record['seeds'])} seeds")
+    for r in runs.to_dict("records"):
+        where = f"{r['strategy']} at n={r['size']}, seed {r['seed']}"
+        collapsed = r["validation"] <= majority + 0.02 or not 0.05 < r["positive_share"] < 0.95
+        if r["strategy"] in PRETRAINED and collapsed:
+            problems.append(f"{where}: validation accuracy {r['validation']:.3f} with {r['positive_share']:.0%} "
+                            f"called positive, at the majority share ({majority:.3f}): a collapse")
+        if r["strategy"] == "scratch" and r["losses"][-1][1] >= 0.9 * r["losses"][0][1]:
+            problems.append(f"{where}: the training loss did not fall ({r['losses'][0][1]} -> {r['losses'][-1][1]})")
+    for r in record["runs"]:
+        if "steps" in r and r["steps"] < r["floor"]:
+            problems.append(f"{r['strategy']} at n={r['size']}, {r['value']:g}, seed {r['seed']}: "
+                            f"{r['steps']} steps, below the floor of {r['floor']}")
+    return problems

@@ -1,7 +1,6 @@
-"""Run settings: which profile, checkpoint and data a notebook uses, and the run card.
+"""Run settings: which profile, checkpoint, data and budget a notebook uses.
 
-Every notebook starts with ``settings = get_settings()`` and ``run_card(settings)``, which prints the card.
-One switch picks the profile, the ``COURSE_PROFILE`` environment variable:
+Every notebook's first cell has a ``PROFILE`` field; its set-up cell calls ``get_settings(PROFILE)``:
 
 ========  ===========================================================================
 profile   what it runs
@@ -12,23 +11,16 @@ smoke     a tiny DistilBERT with random weights and the SST-2 sample shipped in 
           package: runs offline in seconds (the tests use it; its accuracy means nothing)
 ========  ===========================================================================
 
-Without ``COURSE_PROFILE`` a machine with a CUDA GPU gets ``default`` and any other machine
-gets ``cpu``; an explicit ``COURSE_PROFILE`` (or ``get_settings("smoke")``) always wins.
-
-Explicit overrides, also environment variables, win over the profile:
+``"auto"`` (or no profile) reads ``COURSE_PROFILE``; when that is unset too, a machine with a
+CUDA GPU gets ``default`` and any other ``cpu``. Explicit overrides, also environment variables,
+win over the profile (paths are read as :mod:`course_utils.sources` says):
 
 * ``COURSE_CHECKPOINT`` a Hub id or a local folder (e.g. a checkpoint copied for a classroom),
 * ``COURSE_DATA`` ``hub``, ``sample`` or a local folder of SST-2 files,
 * ``COURSE_TRAIN_SAMPLES`` (``all`` or a number), ``COURSE_EPOCHS``,
 * ``COURSE_OUTPUT_DIR`` where notebooks save models (default ``course_outputs``).
 
-A variable set to nothing (``COURSE_DATA=`` or only blanks) counts as unset, for every variable.
-Relative folders are taken from the folder you started from: ``COURSE_START_DIR`` when it is
-set (``make lab`` and ``make execute`` set it to the repository), else the current directory.
-A relative value that exists there is a folder (``models/x``); one that does not and looks like
-``owner/name`` is a Hub id.
-
-Nothing falls back silently: the run card says what is in use and where it came from.
+Nothing falls back silently: the run card (:mod:`course_utils.notebook`) says what is in use and why.
 
 Example:
     >>> s = get_settings("smoke")
@@ -43,16 +35,12 @@ import hashlib
 import json
 import math
 import os
-import platform
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-#: The special checkpoint name of the offline smoke profile (built by ``models.tiny_checkpoint_path``).
-TINY_CHECKPOINT = "tiny-distilbert"
-#: The values of ``COURSE_DATA`` that are not folders.
-DATA_KEYWORDS = ("hub", "sample")
+from .sources import TINY_CHECKPOINT, display_name, env_value, is_local_path, resolve_path, resolve_source
 
 PROFILES: dict[str, dict[str, Any]] = {
     "default": dict(
@@ -96,8 +84,6 @@ ENV_OVERRIDES = {
     "COURSE_OUTPUT_DIR": "output_dir",
 }
 
-# A Hub repository id: ``name`` or ``owner/name`` (letters, digits, ``.``, ``_``, ``-``).
-HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 WHOLE_NUMBER = re.compile(r"[0-9]+")
 DECIMAL_NUMBER = re.compile(r"([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
 
@@ -184,120 +170,6 @@ class RunSettings:
 
 
 # ---------------------------------------------------------------------------------------
-# Environment variables and paths
-
-
-def env_value(name: str, env: Mapping[str, str] | None = None) -> str | None:
-    """The variable ``name`` with blanks stripped, or ``None`` when it is unset or empty.
-
-    >>> env_value("COURSE_DATA", {"COURSE_DATA": "  "}) is None
-    True
-    """
-    env = os.environ if env is None else env
-    value = env.get(name, "").strip()
-    return value or None
-
-
-def start_dir(env: Mapping[str, str] | None = None) -> Path:
-    """The folder relative paths start from: ``COURSE_START_DIR`` when set, else the current directory."""
-    given = env_value("COURSE_START_DIR", env)
-    if given is None:
-        return Path.cwd()
-    folder = Path(given).expanduser().resolve()
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"COURSE_START_DIR={given!r} is not a folder (looked for {folder}). "
-            f"Set it to the folder relative paths should start from (e.g. the repository), or unset it."
-        )
-    return folder
-
-
-def resolve_path(value: str | os.PathLike, env: Mapping[str, str] | None = None) -> Path:
-    """``value`` as an absolute path: ``~`` expanded, relative paths taken from :func:`start_dir`.
-
-    >>> resolve_path("/data/sst2").as_posix()
-    '/data/sst2'
-    """
-    path = Path(value).expanduser()
-    if not path.is_absolute():
-        path = start_dir(env) / path
-    return path.resolve()
-
-
-def _written_as_path(text: str) -> bool:
-    """``./x``, ``../x``, ``~/x``, ``/x``, ``C:\\x`` or ``a/b/c``: never a Hub id."""
-    return (text.startswith((".", "~")) or Path(text).is_absolute() or "\\" in text
-            or text.count("/") > 1)
-
-
-def is_local_path(value: str | os.PathLike) -> bool:
-    """True when ``value`` names a folder rather than a Hub id or keyword.
-
-    A value written as a path (``./x``, ``/x``, ``~/x``) is one; so is a relative value that
-    exists in :func:`start_dir`. Anything else (``distilbert-base-uncased``, ``nyu-mll/glue``) is not.
-
-    >>> is_local_path("/home/me/models/x"), is_local_path("sentence-transformers/all-MiniLM-L6-v2")
-    (True, False)
-    """
-    text = str(value).strip()
-    if text in DATA_KEYWORDS or text == TINY_CHECKPOINT or not text:
-        return False
-    return _written_as_path(text) or resolve_path(text).exists()
-
-
-def resolve_source(value: str | os.PathLike, kind: str, env: Mapping[str, str] | None = None,
-                   source: str | None = None, default: str | None = None) -> str:
-    """A checkpoint (``kind="checkpoint"``) or data source (``kind="data"``) in the form settings keep.
-
-    Keywords (``tiny-distilbert``, ``hub``, ``sample``) and Hub ids stay as they are; a folder
-    becomes its absolute path and must exist. For errors, ``source`` says how the value was
-    given (``"COURSE_DATA='sst2'"``) and ``default`` is the profile's value, the way back.
-
-    >>> resolve_source("distilbert-base-uncased", "checkpoint"), resolve_source("sample", "data")
-    ('distilbert-base-uncased', 'sample')
-    """
-    if kind not in ("checkpoint", "data"):
-        raise ValueError(f"kind must be 'checkpoint' or 'data', not {kind!r}.")
-    text = str(value).strip()
-    source = source or f"{kind}={text!r}"
-    if not text:
-        what = "a Hub id or a folder" if kind == "checkpoint" else "'hub', 'sample' or a folder"
-        raise ValueError(f"{source} is empty. Give {what}, or leave it unset.")
-    if kind == "data" and text.lower() in DATA_KEYWORDS:
-        return text.lower()
-    if kind == "checkpoint" and text == TINY_CHECKPOINT:
-        return text
-    path = resolve_path(text, env)
-    if path.is_dir():
-        return str(path)
-    way_back = f", or leave it unset to use the profile's {default!r}" if default else ""
-    if path.exists():
-        raise NotADirectoryError(f"The {kind} {path} ({source}) is a file, not a folder. "
-                                 f"Give the folder that holds it{way_back}.")
-    if kind == "checkpoint" and not _written_as_path(text) and HUB_ID.fullmatch(text):
-        return text  # a Hub id: resolve_checkpoint checks that the Hub or the cache has it
-    what = ("a Hub id (owner/name) or a folder written by save_pretrained()" if kind == "checkpoint"
-            else "'hub', 'sample' or a folder with train and validation files")
-    raise FileNotFoundError(
-        f"The {kind} folder {path} does not exist ({source}; relative paths start from {start_dir(env)}, "
-        f"the folder you started from). Check the path: the {kind} is {what}{way_back}."
-    )
-
-
-def display_name(value: str | os.PathLike) -> str:
-    """Name a checkpoint or data source without the machine's path.
-
-    >>> display_name("/home/me/models/all-MiniLM-L6-v2")
-    'all-MiniLM-L6-v2 (local folder)'
-    >>> display_name("distilbert-base-uncased")
-    'distilbert-base-uncased'
-    """
-    if is_local_path(value):
-        return f"{resolve_path(value).name} (local folder)"
-    return str(value)
-
-
-# ---------------------------------------------------------------------------------------
 # Values: one check per setting, for environment variables and keyword overrides alike
 
 
@@ -360,15 +232,18 @@ def cuda_available() -> bool:
 def choose_profile(profile: str | None = None, env: Mapping[str, str] | None = None) -> tuple[str, str]:
     """The profile's name and why it was chosen: the argument, ``COURSE_PROFILE``, or the GPU.
 
+    ``"auto"`` and ``None`` leave the choice to ``COURSE_PROFILE`` and the machine, so setting a
+    notebook's ``PROFILE`` back to ``"auto"`` and running it again really goes back.
+
     >>> choose_profile("smoke")
-    ('smoke', "set in the code: get_settings('smoke')")
+    ('smoke', "set in the notebook: PROFILE = 'smoke'")
     """
     choices = ", ".join(PROFILES)
-    if profile is not None and str(profile).strip():
+    if profile is not None and str(profile).strip().lower() not in ("", "auto"):
         name = str(profile).strip().lower()
         if name not in PROFILES:
-            raise ValueError(f"Unknown profile {name!r}. Choose one of: {choices} (e.g. get_settings('cpu')).")
-        return name, f"set in the code: get_settings({name!r})"
+            raise ValueError(f"Unknown profile {name!r}. Choose one of: auto, {choices} (e.g. PROFILE = 'cpu').")
+        return name, f"set in the notebook: PROFILE = {name!r}"
     given = env_value("COURSE_PROFILE", env)
     if given is not None:
         name = given.lower()
@@ -385,8 +260,8 @@ def get_settings(profile: str | None = None, env: Mapping[str, str] | None = Non
     """Settings for this run: a profile, then environment overrides, then keyword overrides.
 
     Args:
-        profile: ``default``, ``cpu`` or ``smoke``; ``None`` reads ``COURSE_PROFILE``, and
-            when that is unset picks ``default`` on a machine with a CUDA GPU, else ``cpu``.
+        profile: ``default``, ``cpu`` or ``smoke``; ``"auto"`` or ``None`` reads ``COURSE_PROFILE``,
+            and when that is unset picks ``default`` on a machine with a CUDA GPU, else ``cpu``.
         env: where to read variables from (``os.environ`` when ``None``; tests pass a dict).
             Variables set to nothing or blanks count as unset.
         **overrides: any :class:`RunSettings` field, e.g. ``max_train_samples=2000``; checked
@@ -424,37 +299,6 @@ def get_settings(profile: str | None = None, env: Mapping[str, str] | None = Non
     return RunSettings(profile=name, profile_reason=reason, overridden=tuple(dict.fromkeys(overridden)), **values)
 
 
-# ---------------------------------------------------------------------------------------
-# Notebook set-up: quiet libraries, the device, the run card
-
-
-def quiet_libraries() -> None:
-    """Keep notebook outputs about the lesson: no load reports, no download or map progress bars.
-
-    Notebook 1 shows and explains one load report; every later notebook calls this in its set-up.
-    It runs the libraries' own switches, nothing else::
-
-        transformers.logging.set_verbosity_error()    # no LOAD REPORT tables, no info messages
-        transformers.logging.disable_progress_bar()   # no "Loading weights" bars
-        datasets.disable_progress_bars()              # no "Map" / "Filter" bars
-
-    The Trainer's own progress table (an HTML widget in notebooks) is switched off per run with
-    ``TrainingArguments(disable_tqdm=True)``.
-    """
-    import warnings
-
-    import datasets
-    import transformers
-
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
-    datasets.disable_progress_bars()
-    # tqdm's one-time notice that ipywidgets is missing: text bars are what the course wants.
-    warnings.filterwarnings("ignore", message="IProgress not found")
-    # peft calls a transformers method that transformers 5 deprecates; nothing a learner can act on.
-    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-
-
 def device_kind() -> str:
     """``"cuda"``, ``"mps"`` or ``"cpu"``: what the Trainer will train on (the one place the course asks)."""
     import torch
@@ -464,129 +308,3 @@ def device_kind() -> str:
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return "mps"
     return "cpu"
-
-
-def device_description() -> str:
-    """One line about the device training will use, e.g. ``CPU (2 threads)``."""
-    import torch
-
-    kind = device_kind()
-    if kind == "cuda":
-        name = torch.cuda.get_device_name(0)
-        bf16 = "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
-        return f"GPU: {name} (mixed precision {bf16})"
-    if kind == "mps":
-        return "Apple GPU (MPS)"
-    return f"CPU ({torch.get_num_threads()} threads)"
-
-
-def library_versions() -> dict[str, str]:
-    """Installed versions of the libraries the course depends on (read without importing them)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions = {"python": platform.python_version()}
-    for name in ("torch", "transformers", "datasets", "evaluate"):
-        try:
-            versions[name] = version(name).split("+")[0]
-        except PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
-def on_colab() -> bool:
-    """True inside a Google Colab runtime."""
-    import sys
-
-    return "google.colab" in sys.modules
-
-
-def how_to_change_profile(settings: RunSettings) -> str:
-    """One sentence: how to run another profile, for the run card."""
-    others = " or ".join(p for p in PROFILES if p != settings.profile)
-    if settings.profile_reason.startswith("set in the code"):
-        return f"to change it, pass another profile to get_settings ({others})"
-    where = "set PROFILE in the first cell and run the notebook again"
-    if not on_colab():
-        where += " (or COURSE_PROFILE before starting Jupyter)"
-    if settings.profile_reason == "set by COURSE_PROFILE":
-        return f"to change it, {where}: {others}; \"auto\" chooses by the machine"
-    return f"to change it, {where}: {others}"
-
-
-def colab_without_gpu_warning(settings: RunSettings) -> str | None:
-    """On a Colab runtime without a GPU, what to do about it (None elsewhere)."""
-    if not on_colab() or cuda_available():
-        return None
-    return ("this Colab runtime has no GPU, so training is slow: choose Runtime > Change runtime type > "
-            "T4 GPU, then run the notebook again from the top")
-
-
-def keep_outputs_on_drive(folder: str = "MyDrive/course_outputs") -> Path:
-    """On Colab: mount Google Drive and keep the course's outputs there (``COURSE_OUTPUT_DIR``).
-
-    Each Colab notebook runs on its own machine, so notebooks 6-8 cannot see the model that
-    notebook 5 saved; on Drive they can. Call it before :func:`get_settings`. Without it,
-    notebooks 6-8 train the same model again (same data, seed and recipe).
-    """
-    if not on_colab():
-        raise RuntimeError("keep_outputs_on_drive() is for Colab, where each notebook has its own machine. "
-                           "Here the notebooks share course_outputs/ already; set COURSE_OUTPUT_DIR to move it.")
-    from google.colab import drive  # available on Colab only
-
-    drive.mount("/content/drive")
-    path = Path("/content/drive") / folder
-    path.mkdir(parents=True, exist_ok=True)
-    os.environ["COURSE_OUTPUT_DIR"] = str(path)
-    print(f"Course outputs go to Google Drive: {path}")
-    return path
-
-
-def run_card(settings: RunSettings, data: Any | None = None) -> None:
-    """Print the run card (:func:`format_run_card`): what this notebook runs, and why.
-
-    It returns nothing, so that a notebook cell ending with ``run_card(settings)`` shows the card once.
-    """
-    print(format_run_card(settings, data))
-
-
-def format_run_card(settings: RunSettings, data: Any | None = None) -> str:
-    """The run card as text: profile (and why), checkpoint, data, training budget, device, versions.
-
-    Args:
-        settings: from :func:`get_settings`.
-        data: the loaded ``DatasetDict``, if the notebook loaded one, to show split sizes and
-            the number of sentences training will really use.
-
-    Example:
-        >>> print(format_run_card(get_settings("smoke")))  # doctest: +ELLIPSIS
-        Run card
-          profile     smoke (set in the code: get_settings('smoke')): ...
-        ...
-    """
-
-    def source(field_name: str) -> str:
-        return "set by you" if field_name in settings.overridden else f"profile {settings.profile}"
-
-    limit = settings.max_train_samples
-    if data is not None:
-        sizes = ", ".join(f"{split} {len(ds):,}" for split, ds in data.items())
-        data_line = f"{settings.data_name} ({source('data')}): {sizes} sentences"
-        n_train = len(data["train"]) if "train" in data else 0
-        n_train = f"{n_train if limit is None else min(limit, n_train):,}"
-    else:
-        data_line = f"{settings.data_name} ({source('data')}): not loaded yet"
-        n_train = "all" if limit is None else f"up to {limit:,}"
-    epochs = f"{settings.epochs:g} epoch" + ("" if settings.epochs == 1 else "s")
-    why = f" ({settings.profile_reason})" if settings.profile_reason else ""
-    rows = [
-        ("profile", f"{settings.profile}{why}: {settings.description}"),
-        ("", how_to_change_profile(settings)),
-        *([("WARNING", warning)] if (warning := colab_without_gpu_warning(settings)) else []),
-        ("checkpoint", f"{settings.checkpoint_name} ({source('checkpoint')})"),
-        ("data", data_line),
-        ("training", f"{n_train} training sentences, {epochs}, batch {settings.batch_size}, "
-                     f"learning rate {settings.learning_rate:g}, max length {settings.max_length}"),
-        ("device", device_description()),
-        ("libraries", ", ".join(f"{k} {v}" for k, v in library_versions().items())),
-    ]
-    return "Run card\n" + "\n".join(f"  {key:<11} {value}" for key, value in rows)

@@ -14,37 +14,19 @@
 ``scratch``    floor: the same architecture from random weights, trained like ``full``
 =============  =======================================================================================
 
-**The protocol** (:func:`grid`), the same for every strategy and size:
-
-1. A **tuning slice** of 1,000 training sentences scores every choice; the other training sentences are
-   the pool each labelled subset is drawn from, a new draw per seed. The validation set scores the final
-   models only: no choice ever looks at it.
-2. **Budget**: every network at a given size gets the same step budget (:func:`budget`): 8 epochs, at
-   least 250 and at most 1,000 steps (at least one epoch). It is evaluated 10 times on the tuning slice,
-   keeps its best checkpoint, and stops early when 4 evaluations in a row did not improve; so no run
-   stops before half its budget (the floor).
-3. **Sweep at every size**: each value of a 1-3-10 ladder (learning rate, or C) trains with the first
-   seed; the values within ``CLOSE`` of the best get a second seed, and the best mean wins. A winner at
-   the edge of the values tried adds the next value beyond it, until the winner is interior.
-4. **Final runs**: the chosen value with three seeds, scored on validation (the sweep's own runs at the
-   chosen value count: they never saw the validation set).
+The grid that measures them, the protocol included, is :mod:`course_utils.grid`.
 
 Only public APIs: ``requires_grad``, optimizer parameter groups through ``Trainer(optimizers=...)``, a
 ``TrainerCallback``, ``EarlyStoppingCallback``, ``peft.get_peft_model``, ``from_config``.
 
 Example:
-    >>> hyperparameter("features"), hyperparameter("lora"), budget(1_000, 32).max_steps
-    ('C', 'learning rate', 250)
+    >>> hyperparameter("features"), hyperparameter("lora")
+    ('C', 'learning rate')
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
-import tempfile
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -65,10 +47,6 @@ START: dict[str, tuple[float, ...]] = {
     "lora": (3e-4, 1e-3, 3e-3),
     "scratch": (1e-4, 3e-4, 1e-3),
 }
-#: Values a sweep never goes beyond when it extends past an edge.
-LIMITS = {"C": (1e-3, 1e4), "learning rate": (1e-6, 0.1)}
-CLOSE = 0.015  # tuning-slice accuracy within which a second seed decides
-MAX_EXTENSIONS = 4
 #: Layer-wise learning-rate decay: 0.95 per layer, best for BERT text classification in Sun et al. (2019).
 LLRD = 0.95
 #: LoRA as Hu et al. (2021) fine-tuned RoBERTa-base on GLUE: rank 8 on W_q and W_v, alpha = r (tuning
@@ -88,56 +66,6 @@ def check_strategy(strategy: str) -> str:
 def hyperparameter(strategy: str) -> str:
     """What the sweep tunes: ``"C"`` for the logistic regressions, ``"learning rate"`` for the others."""
     return "C" if check_strategy(strategy) in LINEAR else "learning rate"
-
-
-def ladder(value: float, up: bool) -> float:
-    """The next value of the 1-3-10 ladder above or below ``value``.
-
-    >>> ladder(3e-4, up=True), ladder(1e-4, up=False), ladder(1.0, up=True)
-    (0.001, 3e-05, 3.0)
-    """
-    mantissa = round(value / 10 ** math.floor(math.log10(value)))
-    factor = (3 if mantissa == 1 else 10 / 3) if up else (1 / 3 if mantissa == 3 else 3 / 10)
-    return float(f"{value * factor:.0e}")
-
-
-# ----------------------------------------------------------------------------- the budget
-
-@dataclass(frozen=True)
-class Budget:
-    """Optimizer steps for every network at one size: at most ``max_steps``, evaluated every
-    ``eval_steps``; early stopping after ``patience`` evaluations without improvement, so never
-    before ``floor`` steps."""
-
-    max_steps: int
-    eval_steps: int
-    patience: int
-    steps_per_epoch: int
-
-    @property
-    def floor(self) -> int:
-        return min(self.max_steps, (self.patience + 1) * self.eval_steps)
-
-    @property
-    def epochs(self) -> int:
-        """Epochs of data the run needs in its order (the last may be read in part)."""
-        return math.ceil(self.max_steps / self.steps_per_epoch)
-
-
-def budget(n: int, batch_size: int, *, epochs: int = 8, least: int = 250, most: int = 1_000,
-           evaluations: int = 10, patience: int = 4) -> Budget:
-    """The step budget at ``n`` labelled sentences: ``epochs`` epochs, at least ``least`` and at most
-    ``most`` steps, and never less than one epoch.
-
-    >>> [budget(n, 32).max_steps for n in (100, 1_000, 3_000, 10_000, 67_349)]
-    [250, 250, 744, 1000, 2104]
-    """
-    if isinstance(n, bool) or not isinstance(n, int) or n < batch_size:
-        raise ValueError(f"n={n!r}: give a number of labelled sentences of at least one batch ({batch_size}).")
-    per_epoch = n // batch_size  # whole batches: each epoch leaves its incomplete batch out
-    steps = max(least, min(epochs * per_epoch, most), per_epoch)
-    return Budget(max_steps=steps, eval_steps=math.ceil(steps / evaluations), patience=patience,
-                  steps_per_epoch=per_epoch)
 
 
 # ----------------------------------------------------------------------------- the models
@@ -172,7 +100,7 @@ def load_model(checkpoint: str, strategy: str, seed: int, labels: Sequence[str] 
 
 def layer_groups(model) -> dict[str, list[Any]]:
     """The model's parameters by block, from the top down: the head, each encoder layer, the embeddings."""
-    from .summary import block_of, block_order
+    from .blocks import block_of, block_order
 
     blocks: dict[str, list] = {}
     for name, param in model.named_parameters():
@@ -222,265 +150,3 @@ def sentence_vectors(model, tokenizer, sentences: Sequence[str], max_length: int
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             vectors.append(((hidden * mask).sum(1) / mask.sum(1)).numpy())
     return np.concatenate(vectors)
-
-
-# ----------------------------------------------------------------------------- one run
-
-@dataclass
-class Bench:
-    """What every run of a grid shares: settings, checkpoint, tokenizer and the three kinds of data."""
-
-    settings: Any
-    checkpoint: str
-    tokenizer: Any
-    pool: Any  # tokenized training sentences, the labelled subsets are drawn from
-    tuning: Any  # tokenized, disjoint from the pool: scores every choice
-    validation: Any  # tokenized: scores the final models only
-    cache: dict = field(default_factory=dict)
-
-    def subset(self, size: int, seed: int):
-        """The ``size`` labelled sentences of ``seed``: a new draw from the pool for every seed."""
-        if size > self.pool.num_rows:
-            raise ValueError(f"size={size:,} is more than the {self.pool.num_rows:,} sentences of the pool.")
-        return self.pool.shuffle(seed=seed).select(range(size))
-
-    def majority(self) -> float:
-        """The validation share of the most frequent label: what a model that learned nothing scores."""
-        return float(np.bincount(self.validation["label"]).max() / self.validation.num_rows)
-
-
-def prepare(settings, tuning_size: int = 1_000) -> Bench:
-    """Load and tokenize the data of ``settings`` and carve the tuning slice off the training set."""
-    from transformers import AutoTokenizer
-
-    from .data import load_sst2
-    from .models import resolve_checkpoint
-    from .recipe import tokenize
-
-    checkpoint = resolve_checkpoint(settings.checkpoint)
-    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
-    encoded = tokenize(load_sst2(settings.data), tokenizer, settings.max_length)
-    pool = encoded["train"].shuffle(seed=0)
-    if pool.num_rows < 2 * tuning_size:
-        raise ValueError(f"The training set has {pool.num_rows:,} sentences: too few for a tuning slice of "
-                         f"{tuning_size:,} and a pool at least as large. Lower tuning_size.")
-    tuning = pool.select(range(tuning_size))
-    by_length = np.argsort([len(ids) for ids in tuning["input_ids"]], kind="stable")  # less padding, same score
-    return Bench(settings=settings, checkpoint=checkpoint, tokenizer=tokenizer,
-                 pool=pool.select(range(tuning_size, pool.num_rows)), tuning=tuning.select(by_length),
-                 validation=encoded["validation"])
-
-
-def _linear_run(strategy: str, bench: Bench, size: int, seed: int, value: float) -> dict[str, Any]:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
-    def vectors(key, sentences):
-        """The encoder runs once per set of sentences; every C reuses its vectors (and its time)."""
-        if "encoder" not in bench.cache:
-            bench.cache["encoder"] = load_model(bench.checkpoint, "features", 0)
-        if key not in bench.cache:
-            start = time.perf_counter()
-            found = sentence_vectors(bench.cache["encoder"], bench.tokenizer, sentences, bench.settings.max_length)
-            bench.cache[key] = (found, time.perf_counter() - start)
-        return bench.cache[key]
-
-    train = bench.subset(size, seed)
-    start, cpu = time.perf_counter(), time.process_time()
-    if strategy == "tfidf":
-        model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-                              LogisticRegression(C=value, max_iter=5_000))
-        model.fit(train["sentence"], train["label"])
-        seconds = time.perf_counter() - start
-        score = {name: model.predict(rows["sentence"]) for name, rows in (("tuning", bench.tuning),
-                                                                            ("validation", bench.validation))}
-        trainable = int(model[-1].coef_.size + 1)
-    else:
-        x, encode_seconds = vectors(("train", size, seed), train["sentence"])
-        model = LogisticRegression(C=value, max_iter=5_000).fit(x, train["label"])
-        seconds = encode_seconds + time.perf_counter() - start
-        score = {name: model.predict(vectors((name, 0), rows["sentence"])[0])
-                 for name, rows in (("tuning", bench.tuning), ("validation", bench.validation))}
-        trainable = int(model.coef_.size + 1)
-    return {"tuning": float(np.mean(score["tuning"] == np.asarray(bench.tuning["label"]))),
-            "validation": float(np.mean(score["validation"] == np.asarray(bench.validation["label"]))),
-            "positive_share": float(np.mean(score["validation"] == 1)), "seconds": round(seconds, 2),
-            "cpu_seconds": round(time.process_time() - cpu, 2), "trainable": trainable, "model": model}
-
-
-def run(strategy: str, bench: Bench, size: int, seed: int, value: float, *, keep_model: bool = False) -> dict:
-    """Train ``strategy`` on the ``size`` sentences of ``seed`` with ``value`` (learning rate, or C) and score it.
-
-    Returns the best tuning-slice accuracy, the validation accuracy of that checkpoint, the share of
-    validation sentences called positive, steps run and where the best was, seconds (wall and CPU),
-    trainable parameters, the training loss and tuning accuracy as logged, and with ``keep_model``
-    the trained ``model``.
-    """
-    import torch
-    from transformers import EarlyStoppingCallback
-
-    from .recipe import make_trainer, order_by_length, training_arguments
-
-    check_strategy(strategy)
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < math.inf:
-        raise ValueError(f"value={value!r}: give a positive {hyperparameter(strategy)}.")
-    if strategy in LINEAR:
-        result = _linear_run(strategy, bench, size, seed, value)
-        model = result.pop("model")
-        return {**result, **({"model": model} if keep_model else {})}
-
-    train = bench.subset(size, seed)
-    plan = budget(size, bench.settings.batch_size)
-    model = load_model(bench.checkpoint, strategy, seed)
-    recipe = dataclasses.replace(bench.settings, learning_rate=value, seed=seed)
-    optimizers, callbacks = (None, None), [EarlyStoppingCallback(plan.patience, early_stopping_threshold=0.0015)]
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    if strategy == "ulmfit":
-        groups = discriminative_groups(model, value)
-        optimizers = (torch.optim.AdamW(groups), None)
-        callbacks.append(gradual_unfreezing([g["params"] for g in groups],
-                                            min(plan.steps_per_epoch, plan.max_steps // 4)))
-        trainable = sum(p.numel() for p in model.parameters())  # every weight trains in the end
-    rows = order_by_length(train, bench.settings.batch_size, seed, epochs=plan.epochs)
-    with tempfile.TemporaryDirectory(prefix="course-strategies-") as scratch:
-        args = training_arguments(recipe, scratch, evaluations=math.ceil(plan.max_steps / plan.eval_steps),
-                                  keep_best=True, max_steps=plan.max_steps, eval_steps=plan.eval_steps,
-                                  save_steps=plan.eval_steps, logging_steps=plan.eval_steps,
-                                  per_device_eval_batch_size=128)
-        trainer = make_trainer(model, args, bench.tokenizer, rows, bench.tuning, metrics=("accuracy",),
-                               optimizers=optimizers, callbacks=callbacks)
-        start, cpu = time.perf_counter(), time.process_time()
-        trainer.train()
-        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
-        logits = trainer.predict(bench.validation).predictions
-    logits = logits[0] if isinstance(logits, tuple) else logits
-    predicted = np.asarray(logits).argmax(-1)
-    state = trainer.state
-    result = {
-        "tuning": float(state.best_metric), "validation": float(np.mean(predicted == bench.validation["label"])),
-        "positive_share": float(np.mean(predicted == 1)), "steps": int(state.global_step),
-        "best_step": int(state.best_global_step), "max_steps": plan.max_steps, "floor": plan.floor,
-        "seconds": round(seconds, 1), "cpu_seconds": round(cpu_seconds, 1), "trainable": int(trainable),
-        "losses": [[h["step"], round(h["loss"], 4)] for h in state.log_history if "loss" in h],
-        "evals": [[h["step"], round(h["eval_accuracy"], 4)] for h in state.log_history if "eval_accuracy" in h],
-    }
-    return {**result, **({"model": trainer.model} if keep_model else {})}
-
-
-# ----------------------------------------------------------------------------- the sweep and the grid
-
-Run = Callable[[str, Bench, int, int, float], dict]
-
-
-def _scores(runs: list[dict], strategy: str, size: int) -> dict[float, dict[int, float]]:
-    out: dict[float, dict[int, float]] = {}
-    for r in runs:
-        if r["strategy"] == strategy and r["size"] == size:
-            out.setdefault(r["value"], {})[r["seed"]] = r["tuning"]
-    return out
-
-
-def sweep(strategy: str, bench: Bench, size: int, seeds: Sequence[int], runs: list[dict],
-          ensure: Callable[[str, int, float, int], dict]) -> float:
-    """Choose ``strategy``'s value at ``size`` on the tuning slice (see the protocol above); ``ensure``
-    trains (or finds in ``runs``) one run. Returns the chosen value."""
-    kind = hyperparameter(strategy)
-    low, high = LIMITS[kind]
-    values = sorted(START[strategy])
-    extended = {True: 0, False: 0}
-    for value in values:
-        ensure(strategy, size, value, seeds[0])
-    while True:
-        scores = _scores(runs, strategy, size)
-        means = {v: float(np.mean(list(scores[v].values()))) for v in values}
-        best = max(values, key=lambda v: (means[v], -abs(math.log(v) - math.log(values[len(values) // 2]))))
-        close = [v for v in values if means[v] >= means[best] - CLOSE]
-        missing = [v for v in close if len(close) > 1 and len(seeds) > 1 and seeds[1] not in scores[v]]
-        if missing:
-            for value in missing:
-                ensure(strategy, size, value, seeds[1])
-            continue
-        if best not in (values[0], values[-1]):
-            return best
-        up = best == values[-1]
-        nxt = ladder(best, up=up)
-        if extended[up] >= MAX_EXTENSIONS or not low <= nxt <= high:
-            return best  # check_grid reports it: the winner stayed at an edge
-        extended[up] += 1
-        values = sorted(values + [nxt])
-        ensure(strategy, size, nxt, seeds[0])
-
-
-def grid(bench: Bench, sizes: Sequence[int], strategies: Sequence[str], seeds: Sequence[int], record: dict,
-         save: Callable[[dict], Any], log: Callable[[str], Any] = print, run_one: Run = run) -> dict:
-    """Sweep and train every strategy at every size (smallest first), adding each run to
-    ``record["runs"]`` and calling ``save(record)`` after it; runs already in the record are reused,
-    so an interrupted grid resumes where it stopped."""
-    record.setdefault("runs", [])
-    record.setdefault("chosen", {})
-    done = {(r["strategy"], r["size"], r["value"], r["seed"]): r for r in record["runs"]}
-
-    def ensure(strategy: str, size: int, value: float, seed: int) -> dict:
-        key = (strategy, size, value, seed)
-        if key not in done:
-            result = run_one(strategy, bench, size, seed, value)
-            done[key] = {"strategy": strategy, "size": size, "value": value, "seed": seed, **result}
-            record["runs"].append(done[key])
-            save(record)
-            log(f"{strategy:8} n={size:<6,} {hyperparameter(strategy)} {value:<7g} seed {seed}: tuning "
-                f"{result['tuning']:.3f}, validation {result['validation']:.3f} ({result['seconds']:.0f} s"
-                + (f", {result['steps']} steps)" if "steps" in result else ")"))
-        return done[key]
-
-    for size in sizes:
-        for strategy in strategies:
-            value = sweep(check_strategy(strategy), bench, size, seeds, record["runs"], ensure)
-            record["chosen"].setdefault(strategy, {})[str(size)] = value
-            for seed in seeds:
-                ensure(strategy, size, value, seed)
-            save(record)
-    return record
-
-
-# ----------------------------------------------------------------------------- reading a grid
-
-def final_runs(record: dict) -> list[dict]:
-    """The runs at each strategy's chosen value, one per seed of the grid."""
-    chosen, seeds = record["chosen"], set(record["seeds"])
-    return [r for r in record["runs"] if r["seed"] in seeds
-            and chosen.get(r["strategy"], {}).get(str(r["size"])) == r["value"]]
-
-
-def check_grid(record: dict) -> list[str]:
-    """What would make the grid's conclusions wrong, one sentence each (empty: none found).
-
-    A pretrained strategy at the majority share (a collapse), a chosen value at the edge of the
-    values tried, a network run that stopped below its floor, a final cell without every seed, or
-    a from-scratch model whose training loss did not fall.
-    """
-    problems = []
-    majority = record["majority"]
-    finals = final_runs(record)
-    for strategy, by_size in record["chosen"].items():
-        for size, value in by_size.items():
-            tried = sorted({r["value"] for r in record["runs"] if r["strategy"] == strategy and str(r["size"]) == size})
-            if value in (tried[0], tried[-1]):
-                problems.append(f"{strategy} at n={size}: the chosen {hyperparameter(strategy)} {value:g} is at the "
-                                f"edge of the values tried ({', '.join(f'{v:g}' for v in tried)})")
-            cell = [r for r in finals if r["strategy"] == strategy and str(r["size"]) == size]
-            if len(cell) != len(record["seeds"]):
-                problems.append(f"{strategy} at n={size}: {len(cell)} final runs for {len(record['seeds'])} seeds")
-    for r in finals:
-        where = f"{r['strategy']} at n={r['size']}, seed {r['seed']}"
-        collapsed = r["validation"] <= majority + 0.02 or not 0.05 < r["positive_share"] < 0.95
-        if r["strategy"] in PRETRAINED and collapsed:
-            problems.append(f"{where}: validation accuracy {r['validation']:.3f} with {r['positive_share']:.0%} "
-                            f"called positive, at the majority share ({majority:.3f}): a collapse")
-        if r["strategy"] == "scratch" and r["losses"] and r["losses"][-1][1] >= 0.9 * r["losses"][0][1]:
-            problems.append(f"{where}: the training loss did not fall ({r['losses'][0][1]} -> {r['losses'][-1][1]})")
-    for r in record["runs"]:
-        if "steps" in r and r["steps"] < r["floor"]:
-            problems.append(f"{r['strategy']} at n={r['size']}, {r['value']:g}, seed {r['seed']}: "
-                            f"{r['steps']} steps, below the floor of {r['floor']}")
-    return problems

@@ -1,4 +1,4 @@
-"""Model structure: which block each weight belongs to, parameter counts, and a torchinfo summary.
+"""Model structure: which block each weight belongs to, and the parameters per block.
 
 Encoder checkpoints name their weights differently (DistilBERT:
 ``distilbert.transformer.layer.3.ffn.lin1.weight``; BERT:
@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 
 import pandas as pd
-import torch
 from torch import nn
 
 _LAYER = re.compile(r"(?:^|\.)layers?\.(\d+)\.")
@@ -99,15 +98,6 @@ def check_transformer(model: nn.Module, what: str = "this function") -> None:
         )
 
 
-def _tiny_classifier():
-    """The smoke profile's tiny DistilBERT with a fresh 2-label head (for the examples below)."""
-    from transformers import AutoModelForSequenceClassification
-
-    from .models import resolve_checkpoint
-
-    return AutoModelForSequenceClassification.from_pretrained(resolve_checkpoint("tiny-distilbert"), num_labels=2)
-
-
 def parameter_table(model: nn.Module) -> pd.DataFrame:
     """Parameters per block (embeddings, each layer, head): total, trainable, share of the model.
 
@@ -115,7 +105,10 @@ def parameter_table(model: nn.Module) -> pd.DataFrame:
     ``num_parameters(only_trainable=True)``) for transformers models; the blocks add up to it.
 
     Example:
-        >>> parameter_table(_tiny_classifier()).index.tolist()
+        >>> from transformers import BertConfig, BertForSequenceClassification
+        >>> config = BertConfig(vocab_size=99, hidden_size=8, num_hidden_layers=2, num_attention_heads=2,
+        ...                     intermediate_size=16)
+        >>> parameter_table(BertForSequenceClassification(config)).index.tolist()
         ['embeddings', 'layer 0', 'layer 1', 'head', 'total']
     """
     check_transformer(model, "parameter_table()")
@@ -131,61 +124,3 @@ def parameter_table(model: nn.Module) -> pd.DataFrame:
         table.loc["total"] = table.sum()
     table["share %"] = (100 * table["parameters"] / table.loc["total", "parameters"]).round(1)
     return table
-
-
-def example_inputs(model: nn.Module, batch_size: int = 2, seq_len: int = 16) -> dict[str, torch.Tensor]:
-    """Integer token ids and an attention mask shaped like a tokenized batch.
-
-    torchinfo's ``input_size`` makes float inputs by default, and an embedding layer only looks
-    up integers: these random ids from the vocabulary (seeded) go in as ``input_data``.
-    """
-    check_transformer(model, "example_inputs()")
-    if not (isinstance(batch_size, int) and isinstance(seq_len, int)) or batch_size < 1 or seq_len < 2:
-        raise ValueError(
-            f"batch_size must be ≥ 1 and seq_len ≥ 2, both whole numbers (got {batch_size!r}, {seq_len!r})."
-        )
-    max_positions = getattr(model.config, "max_position_embeddings", seq_len)
-    if seq_len > max_positions:
-        raise ValueError(
-            f"seq_len={seq_len} is longer than this model's {max_positions} positions; use a smaller seq_len."
-        )
-    generator = torch.Generator().manual_seed(0)
-    device = next(model.parameters()).device
-    vocab = model.config.vocab_size
-    low = 1000 if vocab > 2000 else 0  # skip BERT's [unused]/special ids when the vocabulary is real-sized
-    ids = torch.randint(low, vocab, (batch_size, seq_len), generator=generator).to(device)
-    return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
-
-
-def summarize(model: nn.Module, batch_size: int = 2, seq_len: int = 16, depth: int = 3):
-    """The course's torchinfo summary of a transformer: integer inputs, output shapes, parameters
-    and trainable flags per module, with the module names.
-
-    It is ``torchinfo.summary(model, input_data=example_inputs(...), depth=depth, verbose=0, ...)``
-    with three columns and the ``var_names`` row setting. Returns torchinfo's ``ModelStatistics``:
-    ``print`` it for the table, or read ``.total_params`` and ``.trainable_params``.
-
-    Example:
-        >>> model = _tiny_classifier()
-        >>> stats = summarize(model, depth=1)
-        >>> stats.total_params == model.num_parameters()
-        True
-    """
-    from torchinfo import Units, summary
-
-    if not isinstance(depth, int) or depth < 0:
-        raise ValueError(f"depth must be a whole number ≥ 0 (how many module levels to show), got {depth!r}.")
-    inputs = example_inputs(model, batch_size, seq_len)
-    stats = summary(
-        model,
-        input_data=inputs,
-        depth=depth,
-        col_names=("output_size", "num_params", "trainable"),
-        row_settings=("var_names",),
-        col_width=16,
-        verbose=0,
-    )
-    # torchinfo 1.8 labels the mult-adds line "(Units.MEGABYTES)" on Python >= 3.11
-    # (TylerYep/torchinfo#350); plain numbers print cleanly.
-    stats.formatting.macs_units = Units.NONE
-    return stats
