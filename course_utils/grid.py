@@ -41,8 +41,8 @@ from .strategies import (
     discriminative_groups,
     gradual_unfreezing,
     hyperparameter,
+    linear_run,
     load_model,
-    sentence_vectors,
 )
 
 #: Values a sweep never goes beyond when it extends past an edge.
@@ -146,44 +146,6 @@ def prepare(settings, tuning_size: int = 1_000) -> Bench:
                  validation=encoded["validation"])
 
 
-def _linear_run(strategy: str, bench: Bench, size: int, seed: int, value: float) -> dict[str, Any]:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
-    def vectors(key, sentences):
-        """The encoder runs once per set of sentences; every C reuses its vectors (and its time)."""
-        if "encoder" not in bench.cache:
-            bench.cache["encoder"] = load_model(bench.checkpoint, "features", 0)
-        if key not in bench.cache:
-            start = time.perf_counter()
-            found = sentence_vectors(bench.cache["encoder"], bench.tokenizer, sentences, bench.settings.max_length)
-            bench.cache[key] = (found, time.perf_counter() - start)
-        return bench.cache[key]
-
-    train = bench.subset(size, seed)
-    start, cpu = time.perf_counter(), time.process_time()
-    if strategy == "tfidf":
-        model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-                              LogisticRegression(C=value, max_iter=5_000))
-        model.fit(train["sentence"], train["label"])
-        seconds = time.perf_counter() - start
-        score = {name: model.predict(rows["sentence"]) for name, rows in (("tuning", bench.tuning),
-                                                                            ("validation", bench.validation))}
-        trainable = int(model[-1].coef_.size + 1)
-    else:
-        x, encode_seconds = vectors(("train", size, seed), train["sentence"])
-        model = LogisticRegression(C=value, max_iter=5_000).fit(x, train["label"])
-        seconds = encode_seconds + time.perf_counter() - start
-        score = {name: model.predict(vectors((name, 0), rows["sentence"])[0])
-                 for name, rows in (("tuning", bench.tuning), ("validation", bench.validation))}
-        trainable = int(model.coef_.size + 1)
-    return {"tuning": float(np.mean(score["tuning"] == np.asarray(bench.tuning["label"]))),
-            "validation": float(np.mean(score["validation"] == np.asarray(bench.validation["label"]))),
-            "positive_share": float(np.mean(score["validation"] == 1)), "seconds": round(seconds, 2),
-            "cpu_seconds": round(time.process_time() - cpu, 2), "trainable": trainable, "model": model}
-
-
 def run(strategy: str, bench: Bench, size: int, seed: int, value: float, *, keep_model: bool = False) -> dict:
     """Train ``strategy`` on the ``size`` sentences of ``seed`` with ``value`` (learning rate, or C) and score it.
 
@@ -201,7 +163,7 @@ def run(strategy: str, bench: Bench, size: int, seed: int, value: float, *, keep
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < math.inf:
         raise ValueError(f"value={value!r}: give a positive {hyperparameter(strategy)}.")
     if strategy in LINEAR:
-        result = _linear_run(strategy, bench, size, seed, value)
+        result = linear_run(strategy, bench, size, seed, value)
         model = result.pop("model")
         return {**result, **({"model": model} if keep_model else {})}
 

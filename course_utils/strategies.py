@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -150,3 +151,43 @@ def sentence_vectors(model, tokenizer, sentences: Sequence[str], max_length: int
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             vectors.append(((hidden * mask).sum(1) / mask.sum(1)).numpy())
     return np.concatenate(vectors)
+
+
+def linear_run(strategy: str, bench, size: int, seed: int, value: float) -> dict[str, Any]:
+    """Fit ``tfidf`` or ``features`` (a logistic regression with C = ``value``) on the grid bench's subset
+    and score it on the tuning slice and the validation set (see :func:`course_utils.grid.run`)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    def vectors(key, sentences):
+        """The encoder runs once per set of sentences; every C reuses its vectors (and its time)."""
+        if "encoder" not in bench.cache:
+            bench.cache["encoder"] = load_model(bench.checkpoint, "features", 0)
+        if key not in bench.cache:
+            start = time.perf_counter()
+            found = sentence_vectors(bench.cache["encoder"], bench.tokenizer, sentences, bench.settings.max_length)
+            bench.cache[key] = (found, time.perf_counter() - start)
+        return bench.cache[key]
+
+    train = bench.subset(size, seed)
+    start, cpu = time.perf_counter(), time.process_time()
+    if strategy == "tfidf":
+        model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+                              LogisticRegression(C=value, max_iter=5_000))
+        model.fit(train["sentence"], train["label"])
+        seconds = time.perf_counter() - start
+        score = {name: model.predict(rows["sentence"]) for name, rows in (("tuning", bench.tuning),
+                                                                            ("validation", bench.validation))}
+        trainable = int(model[-1].coef_.size + 1)
+    else:
+        x, encode_seconds = vectors(("train", size, seed), train["sentence"])
+        model = LogisticRegression(C=value, max_iter=5_000).fit(x, train["label"])
+        seconds = encode_seconds + time.perf_counter() - start
+        score = {name: model.predict(vectors((name, 0), rows["sentence"])[0])
+                 for name, rows in (("tuning", bench.tuning), ("validation", bench.validation))}
+        trainable = int(model.coef_.size + 1)
+    return {"tuning": float(np.mean(score["tuning"] == np.asarray(bench.tuning["label"]))),
+            "validation": float(np.mean(score["validation"] == np.asarray(bench.validation["label"]))),
+            "positive_share": float(np.mean(score["validation"] == 1)), "seconds": round(seconds, 2),
+            "cpu_seconds": round(time.process_time() - cpu, 2), "trainable": trainable, "model": model}
