@@ -95,11 +95,9 @@ def _file_record(folder: Path) -> dict[str, dict[str, Any]]:
     record = {}
     for path in sorted(folder.iterdir()):
         if path.is_file() and path.name != RUN_INFO:
-            digest = hashlib.sha256()
             with path.open("rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(block)
-            record[path.name] = {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+                digest = hashlib.file_digest(f, "sha256").hexdigest()
+            record[path.name] = {"bytes": path.stat().st_size, "sha256": digest}
     return record
 
 
@@ -145,18 +143,16 @@ def read_run(folder: str | Path) -> dict | None:
     return None if check_run(folder) is not None else files.read_json(Path(folder) / RUN_INFO, "The run record")
 
 
-def _writable_parent(folder: Path) -> None:
-    parent = folder.parent
-    if parent.exists() and not parent.is_dir():
-        raise NotADirectoryError(f"{parent} is a file, so no run can be saved in it. Set COURSE_OUTPUT_DIR to a "
-                                 f"folder (or leave it unset for course_outputs/).")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise OSError(f"Cannot create {parent} ({err}). Set COURSE_OUTPUT_DIR to a folder you can write to.") from None
-    if not os.access(parent, os.W_OK):
-        raise PermissionError(f"{parent} is not writable, so no run can be saved there. Set COURSE_OUTPUT_DIR "
-                              f"to a folder you can write to.")
+def check_writable(folder: str | Path) -> None:
+    """Before training: a run can be saved as ``folder``, i.e. the nearest existing folder above it is a
+    folder this process may write to; else an error naming it and ``COURSE_OUTPUT_DIR``. Creates nothing."""
+    folder = Path(folder).resolve()
+    existing = next(p for p in folder.parents if p.exists())
+    fix = "Set COURSE_OUTPUT_DIR to a folder you can write to (or leave it unset for course_outputs/)."
+    if not existing.is_dir():
+        raise NotADirectoryError(f"{existing} is a file, so no run can be saved in {folder.parent}. {fix}")
+    if not os.access(existing, os.W_OK):
+        raise PermissionError(f"{existing} is not writable, so no run can be saved in {folder.parent}. {fix}")
 
 
 def clean_stale(folder: str | Path, older_than: float = STALE_AFTER) -> list[Path]:
@@ -179,7 +175,8 @@ def save_run(trainer, folder: str | Path, settings: RunSettings, metrics: dict[s
     """Save a whole run atomically: into a staging folder beside ``folder``, then renamed into place.
     A concurrent run that finished first wins; this one's files are then discarded, never mixed in."""
     folder = Path(folder)
-    _writable_parent(folder)
+    check_writable(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(folder)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.saving-"))
     try:
@@ -223,6 +220,8 @@ def finetune(settings: RunSettings, save_to: str | Path | None = None, evaluatio
     from .models import resolve_checkpoint
     from .recipe import make_trainer, order_by_length, select_train, tokenize, training_arguments
 
+    if save_to is not None:
+        check_writable(save_to)  # now, not after the training
     raw = load_sst2(settings.data)
     checkpoint = resolve_checkpoint(settings.checkpoint)
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)

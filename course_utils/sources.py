@@ -12,8 +12,10 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import time
 from pathlib import Path
 from typing import Mapping
 
@@ -23,8 +25,8 @@ TINY_CHECKPOINT = "tiny-distilbert"
 DATA_KEYWORDS = ("hub", "sample")
 # A Hub repository id: ``name`` or ``owner/name`` (letters, digits, ``.``, ``_``, ``-``).
 HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
-
-
+#: How long after its last change a file's hash may be kept (nanoseconds): see :func:`fingerprint`.
+SETTLED_NS = 2_000_000_000
 
 def env_value(name: str, env: Mapping[str, str] | None = None) -> str | None:
     """The variable ``name`` with blanks stripped, or ``None`` when it is unset or empty.
@@ -153,27 +155,28 @@ def cache_dir() -> Path:
 
 
 def _file_sha256(path: Path, cache: dict) -> str:
-    import hashlib
-
+    """The SHA-256 of ``path``, from ``cache`` when its inode, size, modification and status-change
+    times are those recorded. A file changed less than :data:`SETTLED_NS` before it was read is not
+    cached: file times may tick coarsely, and a change in the same tick would keep the old times."""
+    started = time.time_ns()
     stat = path.stat()
     key = [stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]  # ctime: no copy tool can set it
     known = cache.get(str(path))
-    if known and known["key"] == key:
+    if isinstance(known, dict) and known.get("key") == key:
         return known["sha256"]
-    digest = hashlib.sha256()
     with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    cache[str(path)] = {"key": key, "sha256": digest.hexdigest()}
-    return digest.hexdigest()
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    if stat.st_ctime_ns < started - SETTLED_NS:
+        cache[str(path)] = {"key": key, "sha256": digest}
+    return digest
 
 
 def fingerprint(path: str | os.PathLike) -> str:
     """A content fingerprint of a file or folder (every file in it, by relative name): 16 hex digits.
 
-    Each file's SHA-256 is computed once and kept in the course cache under the file's inode, size,
-    modification time and status-change time, so a file replaced by other content always gets a new
-    fingerprint, even when a copy tool kept the old modification time (``cp -p``, ``rsync -a``).
+    Each file's SHA-256 is kept in the course cache under the file's inode, size, modification time
+    and status-change time, so a file replaced by other content always gets a new fingerprint, even
+    when a copy tool kept the old modification time (``cp -p``, ``rsync -a``).
 
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
@@ -183,19 +186,18 @@ def fingerprint(path: str | os.PathLike) -> str:
     >>> fingerprint(folder) != before
     True
     """
-    import hashlib
-
     from . import files
 
     path = Path(path).expanduser().resolve()
     if not path.exists():
-        raise FileNotFoundError(f"Cannot fingerprint {path}: it does not exist.")
+        raise FileNotFoundError(f"Cannot fingerprint {path}: it does not exist. Check the path.")
     members = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     store = cache_dir() / "fingerprints.json"
     try:
         cache = files.read_json(store) if store.exists() else {}
     except ValueError:
         cache = {}  # a damaged cache only costs hashing again
+    cache = cache if isinstance(cache, dict) else {}
     total = hashlib.sha256()
     for member in members:
         name = member.relative_to(path).as_posix() if path.is_dir() else member.name
