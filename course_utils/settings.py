@@ -43,36 +43,15 @@ from typing import Any, Mapping
 from .sources import TINY_CHECKPOINT, display_name, env_value, is_local_path, resolve_path, resolve_source
 
 PROFILES: dict[str, dict[str, Any]] = {
-    "default": dict(
-        description="full SST-2 from the Hub, 1 epoch (sized for a GPU)",
-        checkpoint="distilbert-base-uncased",
-        data="hub",
-        max_train_samples=None,
-        epochs=1.0,
-        batch_size=64,
-        learning_rate=1e-4,
-        max_length=128,
-    ),
-    "cpu": dict(
-        description="a training subset sized for a 2-core laptop CPU",
-        checkpoint="distilbert-base-uncased",
-        data="hub",
-        max_train_samples=24_000,
-        epochs=1.0,
-        batch_size=32,
-        learning_rate=1e-4,
-        max_length=64,
-    ),
-    "smoke": dict(
-        description="tiny random model + shipped sample, offline, seconds (tests only)",
-        checkpoint=TINY_CHECKPOINT,
-        data="sample",
-        max_train_samples=512,
-        epochs=1.0,
-        batch_size=32,
-        learning_rate=1e-3,
-        max_length=64,
-    ),
+    "default": dict(description="full SST-2 from the Hub, 1 epoch (sized for a GPU)",
+                    checkpoint="distilbert-base-uncased", data="hub", max_train_samples=None, epochs=1.0,
+                    batch_size=64, learning_rate=1e-4, max_length=128),
+    "cpu": dict(description="a training subset sized for a 2-core laptop CPU",
+                checkpoint="distilbert-base-uncased", data="hub", max_train_samples=24_000, epochs=1.0,
+                batch_size=32, learning_rate=1e-4, max_length=64),
+    "smoke": dict(description="tiny random model + shipped sample, offline, seconds (tests only)",
+                  checkpoint=TINY_CHECKPOINT, data="sample", max_train_samples=512, epochs=1.0,
+                  batch_size=32, learning_rate=1e-3, max_length=64),
 }
 
 # Environment variable -> settings field, for the explicit overrides.
@@ -84,8 +63,16 @@ ENV_OVERRIDES = {
     "COURSE_OUTPUT_DIR": "output_dir",
 }
 
-WHOLE_NUMBER = re.compile(r"[0-9]+")
-DECIMAL_NUMBER = re.compile(r"([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+# Numeric setting -> (type, smallest whole number allowed, what it must be, an example for the error).
+# Decimal settings must be positive and finite; whole numbers stay below 2**32 (what seeding accepts).
+NUMBERS: dict[str, tuple[type, int, str, str]] = {
+    "max_train_samples": (int, 1, "a positive whole number", "8000 (training sentences) or 'all'"),
+    "epochs": (float, 0, "a positive number of epochs", "1 or 0.5"),
+    "learning_rate": (float, 0, "a positive learning rate", "1e-4"),
+    "batch_size": (int, 1, "a whole number of at least 1", "32"),
+    "max_length": (int, 2, "a whole number of at least 2", "128"),
+    "seed": (int, 0, "a whole number from 0", "42"),
+}
 
 
 @dataclass(frozen=True)
@@ -122,37 +109,24 @@ class RunSettings:
         return display_name(self.data)
 
     def identity(self) -> dict[str, Any]:
-        """What decides whether two runs are the same run: every setting that changes what is trained.
+        """Every setting that changes what is trained, as plain values.
 
-        Local checkpoint and data folders appear as absolute paths (so two different folders
-        that are both called ``sst2`` differ); Hub ids and keywords as they are. Left out are
-        ``description`` (follows from the profile), ``overridden`` and ``profile_reason`` (how a
-        value was chosen, not what it is) and ``output_dir`` (where runs are kept: moving that
-        folder does not change a run).
+        Local checkpoint and data folders appear as absolute paths (two folders both called
+        ``sst2`` differ); what they hold is added by :func:`course_utils.runs.identity`. Left out
+        are ``description`` (follows from the profile), ``overridden`` and ``profile_reason`` (how
+        a value was chosen, not what it is) and ``output_dir`` (where runs are kept).
 
         Example:
             >>> get_settings("smoke").identity()["checkpoint"]
             'tiny-distilbert'
         """
-        return {
-            "profile": self.profile,
-            "checkpoint": self.checkpoint,
-            "data": self.data,
-            "max_train_samples": self.max_train_samples,
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "learning_rate": self.learning_rate,
-            "max_length": self.max_length,
-            "seed": self.seed,
-        }
+        left_out = ("description", "output_dir", "overridden", "profile_reason")
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in left_out}
 
     @property
     def run_dir(self) -> Path:
-        """Folder for this run's saved model and snapshots: ``output_dir / profile-checkpoint-hash``.
-
-        The hash is the first 8 hex digits of the SHA-256 of :meth:`identity`, so any change of
-        checkpoint folder, data folder or setting gives another folder.
-        """
+        """Folder for this run's saved model and snapshots: ``output_dir / profile-checkpoint-hash``,
+        the hash being the first 8 hex digits of the SHA-256 of :meth:`identity`."""
         name = Path(self.checkpoint).name if is_local_path(self.checkpoint) else self.checkpoint
         slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "checkpoint"
         digest = hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()[:8]
@@ -162,64 +136,42 @@ class RunSettings:
         """Plain, path-free dict of the settings (for display and for saving next to a model)."""
         d = dataclasses.asdict(self)
         del d["profile_reason"]
-        d["checkpoint"] = self.checkpoint_name
-        d["data"] = self.data_name
-        d["output_dir"] = self.output_dir.name
-        d["overridden"] = list(self.overridden)
+        d.update(checkpoint=self.checkpoint_name, data=self.data_name, output_dir=self.output_dir.name,
+                 overridden=list(self.overridden))
         return d
-
-
-# ---------------------------------------------------------------------------------------
-# Values: one check per setting, for environment variables and keyword overrides alike
-
-
-def _digits_hint(value: Any) -> str:
-    return " (write it with the digits 0-9)" if isinstance(value, str) and not value.isascii() else ""
-
-
-def _parse_number(field_name: str, value: Any, source: str) -> Any:
-    """Check (and for text, parse) the value of a numeric setting; ``source`` names it in errors."""
-    if field_name == "max_train_samples":
-        if value is None or isinstance(value, str) and value.strip().lower() in {"all", "none"}:
-            return None
-        if isinstance(value, str) and WHOLE_NUMBER.fullmatch(value.strip()):
-            value = int(value.strip())
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{source} is not a positive whole number{_digits_hint(value)}. "
-                             f"Set it to a number of training sentences (e.g. 8000) or to 'all'.")
-        return value
-    if field_name in ("epochs", "learning_rate"):
-        if isinstance(value, str) and DECIMAL_NUMBER.fullmatch(value.strip()):
-            value = float(value.strip())
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-            what, example = ("number of epochs", "1 or 0.5") if field_name == "epochs" else ("learning rate", "1e-4")
-            raise ValueError(f"{source} is not a positive {what}{_digits_hint(value)}. Set it to e.g. {example}.")
-        return float(value)
-    # batch_size, max_length, seed: whole numbers
-    if isinstance(value, str) and WHOLE_NUMBER.fullmatch(value.strip()):
-        value = int(value.strip())
-    low, example = {"batch_size": (1, "32"), "max_length": (2, "128"), "seed": (0, "42")}[field_name]
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value < 2**32:
-        kind = "a whole number from 0" if low == 0 else f"a whole number of at least {low}"
-        raise ValueError(f"{source} is not {kind}{_digits_hint(value)}. Set it to e.g. {example}.")
-    return value
 
 
 def check_value(field_name: str, value: Any, source: str | None = None) -> Any:
     """Check one setting's value and return it in the type :class:`RunSettings` keeps.
 
+    Text is read as the environment variables are (``"all"``, ``"0.5"``, ASCII digits only);
     ``source`` is how the value was given (``"COURSE_EPOCHS='0'"``, ``"epochs=0"``), for the error.
 
     >>> check_value("max_train_samples", "all"), check_value("epochs", "0.5")
     (None, 0.5)
     """
     source = source or f"{field_name}={value!r}"
-    if field_name in ("checkpoint", "data", "output_dir", "description"):
+    if field_name not in NUMBERS:  # checkpoint, data, output_dir, description
         if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
             raise ValueError(f"{source} is empty or not text. Give a {field_name} (see README, 'Profiles'), "
                              f"or leave it out.")
         return Path(value) if field_name == "output_dir" else str(value).strip()
-    return _parse_number(field_name, value, source)
+    kind, low, what, example = NUMBERS[field_name]
+    if field_name == "max_train_samples" and (value is None or str(value).strip().lower() in ("all", "none")):
+        return None
+    hint = ""
+    if isinstance(value, str):
+        text = value.strip()
+        hint = "" if text.isascii() else " (write it with the digits 0-9)"
+        if text.isascii() and (kind is float or text.isdigit()):  # int() and float() read any script's digits
+            try:
+                value = kind(text)
+            except ValueError:
+                pass
+    number = isinstance(value, (int, float) if kind is float else int) and not isinstance(value, bool)
+    if not number or not (0 < value < math.inf if kind is float else low <= value < 2**32):
+        raise ValueError(f"{source} is not {what}{hint}. Set it to e.g. {example}.")
+    return kind(value)
 
 
 def cuda_available() -> bool:
@@ -271,6 +223,7 @@ def get_settings(profile: str | None = None, env: Mapping[str, str] | None = Non
         ValueError: an unknown profile or a value out of range (the message names it).
         TypeError: an unknown keyword.
         FileNotFoundError: a checkpoint or data folder that does not exist (absolute path shown).
+        NotADirectoryError: a file where a folder must be (checkpoint, data, output folder).
 
     Example:
         >>> get_settings("cpu", env={"COURSE_TRAIN_SAMPLES": "2000"}).max_train_samples
@@ -292,10 +245,17 @@ def get_settings(profile: str | None = None, env: Mapping[str, str] | None = Non
                             f"Known settings: {', '.join(sorted(known))}.")
         values[key] = check_value(key, value)
         overridden.append(key)
+    given = {key: None if key not in overridden else  # how a value was given, for the errors
+             f"{key if key in overrides else f'COURSE_{key.upper()}'}={str(values[key])!r}"
+             for key in ("checkpoint", "data", "output_dir")}
     for key in ("checkpoint", "data"):
-        given = f"{key}={values[key]!r}" if key in overrides else f"COURSE_{key.upper()}={values[key]!r}"
-        values[key] = resolve_source(values[key], key, env, given if key in overridden else None, PROFILES[name][key])
-    values["output_dir"] = resolve_path(values["output_dir"], env)
+        values[key] = resolve_source(values[key], key, env, given[key], PROFILES[name][key])
+    values["output_dir"] = output = resolve_path(values["output_dir"], env)
+    existing = next(p for p in (output, *output.parents) if p.exists())
+    if not existing.is_dir():  # caught now, not after an hour of training
+        raise NotADirectoryError(
+            f"The output folder {output} ({given['output_dir'] or 'the default'}) cannot be made: {existing} is "
+            f"a file. Set COURSE_OUTPUT_DIR to a folder (it is created if missing), or unset it for course_outputs/.")
     return RunSettings(profile=name, profile_reason=reason, overridden=tuple(dict.fromkeys(overridden)), **values)
 
 
