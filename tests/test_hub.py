@@ -57,8 +57,7 @@ def test_unreachable_fails_at_once_with_the_options(online, monkeypatch, error):
 
     monkeypatch.setattr(socket, "create_connection", fail)
     assert hub_reachable() is False
-    with pytest.raises(HubUnavailableError, match=r"Could not load the thing from the Hugging Face Hub: "
-                                                  r"huggingface\.co cannot be reached\."):
+    with pytest.raises(HubUnavailableError, match=r"the thing.*huggingface\.co cannot be reached"):
         check_reachable("the thing")
 
 
@@ -71,9 +70,6 @@ def test_failure_reason_says_cache_in_offline_mode(online, monkeypatch):
 def test_unavailable_names_what_why_and_the_options():
     err = unavailable("the checkpoint 'x/y'", "huggingface.co cannot be reached")
     assert isinstance(err, ConnectionError)  # callers catching ConnectionError / OSError still catch it
-    message = str(err)
-    assert message.startswith("Could not load the checkpoint 'x/y' from the Hugging Face Hub: "
-                              "huggingface.co cannot be reached.")
-    for option in ("COURSE_PROFILE=smoke", "COURSE_CHECKPOINT=<folder>", "COURSE_DATA=<folder>",
-                   "`make offline-assets`", "HF_HUB_OFFLINE=1"):
-        assert option in message
+    for term in ("the checkpoint 'x/y'", "huggingface.co cannot be reached", "COURSE_PROFILE=smoke",
+                 "COURSE_CHECKPOINT=<folder>", "COURSE_DATA=<folder>", "`make offline-assets`", "HF_HUB_OFFLINE=1"):
+        assert term in str(err)
