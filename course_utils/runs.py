@@ -10,7 +10,8 @@ checkpoint folder, an interrupted save or two notebooks training at once all lea
 again, never to a model that is trusted by mistake.
 
 Saving goes to a staging folder beside the target, renamed into place in one step;
-:func:`clean_stale` removes what interrupted saves left behind.
+:func:`clean_stale` removes what interrupted saves left behind. An output folder that cannot
+be written is reported before training starts, naming ``COURSE_OUTPUT_DIR``.
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ def read_run(folder: str | Path) -> dict | None:
     return None if check_run(folder) is not None else files.read_json(Path(folder) / RUN_INFO, "The run record")
 
 
-def check_writable(folder: str | Path) -> None:
+def _check_writable(folder: str | Path) -> None:
     """Before training: a run can be saved as ``folder``, i.e. the nearest existing folder above it is a
     folder this process may write to; else an error naming it and ``COURSE_OUTPUT_DIR``. Creates nothing."""
     folder = Path(folder).resolve()
@@ -175,7 +176,7 @@ def save_run(trainer, folder: str | Path, settings: RunSettings, metrics: dict[s
     """Save a whole run atomically: into a staging folder beside ``folder``, then renamed into place.
     A concurrent run that finished first wins; this one's files are then discarded, never mixed in."""
     folder = Path(folder)
-    check_writable(folder)
+    _check_writable(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(folder)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.saving-"))
@@ -221,7 +222,7 @@ def finetune(settings: RunSettings, save_to: str | Path | None = None, evaluatio
     from .recipe import make_trainer, order_by_length, select_train, tokenize, training_arguments
 
     if save_to is not None:
-        check_writable(save_to)  # now, not after the training
+        _check_writable(save_to)  # now, not after the training
     raw = load_sst2(settings.data)
     checkpoint = resolve_checkpoint(settings.checkpoint)
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
