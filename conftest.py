@@ -1,14 +1,14 @@
-"""Test-wide set-up: every test and notebook runs offline, in the smoke profile, in temporary caches.
+"""Test-wide set-up, the one place for it: offline, the smoke profile, temporary caches.
 
-The notebooks' kernels inherit this process's environment, so setting it here is enough.
-User overrides (COURSE_CHECKPOINT, ...) are replaced, so a test run never depends on them, and
-every cache (the course's, Hugging Face's) lives in a temporary folder removed at the end: a
-test run writes nothing into the user's home.
+pytest imports this file before any test module or notebook kernel, and before anything imports
+datasets or huggingface_hub, which read their cache variables once, on import. So setting the
+environment here is enough for the unit tests and for the notebooks' kernels, which inherit it:
+user overrides (COURSE_CHECKPOINT, ...) are removed, nothing may reach the Hub, and every cache
+(the course's, Hugging Face's, datasets') lives in one temporary folder removed at the end.
 
 The capstone notebook imports nothing from course_utils; it reads the checkpoint and the data
 folder from COURSE_CHECKPOINT and COURSE_DATA, so they are set to the tiny model and the sample
 shipped with the course, for the notebooks only (the unit tests see the plain smoke profile).
-The other notebooks then use the same two, which are the smoke profile's own.
 """
 
 import os
@@ -18,17 +18,18 @@ import tempfile
 for name in ("COURSE_PROFILE", "COURSE_CHECKPOINT", "COURSE_DATA", "COURSE_TRAIN_SAMPLES", "COURSE_EPOCHS",
              "COURSE_OUTPUT_DIR", "COURSE_START_DIR"):
     os.environ.pop(name, None)
-_CACHE = tempfile.mkdtemp(prefix="course-tests-")
+#: The test session's caches; tests/conftest.py hands it to the tests as the fixture ``_temporary_caches``.
+CACHE_ROOT = tempfile.mkdtemp(prefix="course-tests-")
 os.environ.update({
     "COURSE_PROFILE": "smoke",
-    "COURSE_CACHE": os.path.join(_CACHE, "course"),
-    "HF_HOME": os.path.join(_CACHE, "huggingface"),
-    "HF_HUB_OFFLINE": "1",  # nothing in the tests may reach for the Hub
+    "COURSE_CACHE": os.path.join(CACHE_ROOT, "course"),
+    "HF_HOME": os.path.join(CACHE_ROOT, "huggingface"),
+    "HF_DATASETS_CACHE": os.path.join(CACHE_ROOT, "huggingface", "datasets"),
+    "HF_HUB_OFFLINE": "1",
     "HF_DATASETS_OFFLINE": "1",
     "TOKENIZERS_PARALLELISM": "false",
     "MPLBACKEND": "agg",
 })
-os.environ.pop("HF_DATASETS_CACHE", None)
 
 
 def pytest_runtest_setup(item):
@@ -45,4 +46,4 @@ def pytest_runtest_setup(item):
 
 
 def pytest_unconfigure(config):
-    shutil.rmtree(_CACHE, ignore_errors=True)
+    shutil.rmtree(CACHE_ROOT, ignore_errors=True)
