@@ -1,0 +1,184 @@
+"""course_utils.grid (the protocol: budget, ladder, sweep, resumable grid) and course_utils.results' reading of it.
+
+The sweep and the grid are tested with deterministic fake runs: what they decide depends only on
+the scores they see. One slow test trains for real through grid.run.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+
+import pytest
+
+from course_utils import grid, results
+from course_utils.files import json_roundtrip
+from course_utils.grid import LIMITS, MAX_EXTENSIONS, budget, ladder, sweep
+from course_utils.settings import get_settings
+
+
+def test_budget_eight_epochs_within_bounds_and_its_floor():
+    small = budget(100, 32)  # 3 whole batches per epoch: the least, 250 steps
+    assert (small.max_steps, small.eval_steps, small.steps_per_epoch, small.floor) == (250, 25, 3, 125)
+    assert small.epochs == 84  # the order holds enough epochs of data for every step
+    assert [budget(n, 32).max_steps for n in (3_000, 10_000, 67_349)] == [8 * 93, 1_000, 67_349 // 32]
+    assert budget(32, 8, least=4, most=4).floor == 4  # never above the budget itself
+
+
+@pytest.mark.parametrize("n", [31, 2.5, True, None])
+def test_budget_needs_at_least_one_batch(n):
+    with pytest.raises(ValueError, match=f"n={n!r}.*at least one batch"):
+        budget(n, 32)
+
+
+def test_the_ladder_steps_1_3_10():
+    assert [ladder(v, up=True) for v in (1e-4, 3e-4, 1.0, 3.0)] == [3e-4, 1e-3, 3.0, 10.0]
+    assert [ladder(v, up=False) for v in (1e-4, 3e-4, 1.0, 0.3)] == [3e-5, 1e-4, 0.3, 0.1]
+
+
+def fake_sweep(strategy, score, seeds=(1, 2)):
+    """Run ``sweep`` with runs whose tuning accuracy is ``score(value, seed)``; return its choice and the runs."""
+    runs, calls = [], []
+
+    def ensure(strategy_, size, value, seed):
+        calls.append((value, seed))
+        runs.append({"strategy": strategy_, "size": size, "value": value, "seed": seed, "tuning": score(value, seed)})
+
+    return sweep(strategy, None, 100, list(seeds), runs, ensure), calls
+
+
+def peak_at(best, slope=0.1):
+    return lambda value, seed: 0.9 - slope * abs(math.log10(value / best))
+
+
+def test_a_winner_at_the_edge_extends_the_sweep_until_it_is_interior():
+    chosen, calls = fake_sweep("full", peak_at(1e-3))  # starts from 3e-5, 1e-4, 3e-4
+    assert chosen == 1e-3
+    assert calls == [(3e-5, 1), (1e-4, 1), (3e-4, 1), (1e-3, 1), (3e-3, 1)]
+
+
+def test_close_values_get_a_second_seed_and_the_best_mean_wins():
+    scores = {(1e-3, 1): 0.70, (3e-3, 1): 0.80, (1e-2, 1): 0.79, (3e-3, 2): 0.74, (1e-2, 2): 0.80, (3e-2, 1): 0.60}
+    chosen, calls = fake_sweep("head", lambda value, seed: scores[value, seed])
+    assert chosen == 1e-2  # second on the first seed, first on the mean; then 3e-2 shows it is interior
+    assert calls == list(scores)
+    assert fake_sweep("head", lambda value, seed: 0.8, seeds=(1,))[0] == 3e-3  # a tie: the middle value
+
+
+def test_the_sweep_stops_at_the_limits_and_after_max_extensions():
+    chosen, calls = fake_sweep("head", lambda value, seed: 0.5 + 0.05 * math.log10(value))  # higher is better
+    assert chosen == max(v for v, _ in calls) == LIMITS["learning rate"][1]
+    chosen, calls = fake_sweep("tfidf", lambda value, seed: 0.5 - 0.05 * math.log10(value))  # lower C is better
+    assert len(calls) == 3 + MAX_EXTENSIONS and chosen == min(v for v, _ in calls) == 0.01
+
+
+def fake_run(calls):
+    def run_one(strategy, bench, size, seed, value):
+        calls.append((strategy, size, value, seed))
+        tuning = 0.8 - 0.1 * abs(math.log10(value / {"head": 3e-3, "tfidf": 3.0}[strategy])) + seed / 1000
+        return {"tuning": tuning, "validation": tuning, "seconds": 1.0}
+
+    return run_one
+
+
+def test_the_grid_sweeps_every_size_and_resumes_without_rerunning():
+    calls, saved, seeds = [], [], [1, 2, 3]
+    record = grid.grid(None, [100, 200], ["head", "tfidf"], seeds, {}, save=lambda r: saved.append(len(r["runs"])),
+                       log=lambda line: None, run_one=fake_run(calls))
+    assert record["chosen"] == {"head": {"100": 3e-3, "200": 3e-3}, "tfidf": {"100": 3.0, "200": 3.0}}
+    assert len(calls) == len(record["runs"]) == 2 * 2 * (3 + 2)  # three values, then the two other seeds
+    assert saved[:len(calls)] == sorted(saved[:len(calls)]) and saved[-1] == len(calls)  # saved after each run
+
+    again = []
+    assert grid.grid(None, [100, 200], ["head", "tfidf"], seeds, json_roundtrip(record), save=lambda r: None,
+                     log=lambda line: None, run_one=fake_run(again)) == json_roundtrip(record)
+    assert again == []
+
+    interrupted = copy.deepcopy(record)
+    del interrupted["runs"][-3:], interrupted["chosen"]["tfidf"]["200"]
+    grid.grid(None, [100, 200], ["head", "tfidf"], seeds, interrupted, save=lambda r: None, log=lambda line: None,
+              run_one=fake_run(again))
+    assert again == calls[-3:] and interrupted == record
+
+
+def test_run_refuses_unknown_strategies_and_bad_values():
+    with pytest.raises(ValueError, match="Unknown strategy 'adapters'"):
+        grid.run("adapters", None, 100, 1, 1e-3)
+    for value in (0, -1e-3, math.inf, True):
+        with pytest.raises(ValueError, match="positive learning rate"):
+            grid.run("full", None, 100, 1, value)
+    with pytest.raises(ValueError, match="positive C"):
+        grid.run("tfidf", None, 100, 1, 0.0)
+
+
+# --- reading a grid: results.summary, compare_at, check_grid ---------------------------------------
+
+def synthetic_record():
+    """Two strategies at n=100: a sweep over three values, three seeds at the middle one; nothing wrong."""
+    runs = []
+    for strategy, base in (("head", 0.80), ("scratch", 0.52)):  # scratch at the majority share: allowed, a floor
+        for value in (1e-4, 3e-4, 1e-3):
+            for seed in (1, 2, 3) if value == 3e-4 else (1,):
+                runs.append({"strategy": strategy, "size": 100, "value": value, "seed": seed, "tuning": base,
+                             "validation": base + (seed / 100 if strategy == "head" else 0), "positive_share": 0.5,
+                             "steps": 200, "floor": 125, "seconds": 2.0, "trainable": 10,
+                             "losses": [[25, 0.7], [200, 0.3]]})
+    return {"seeds": [1, 2, 3], "majority": 0.51, "chosen": {"head": {"100": 3e-4}, "scratch": {"100": 3e-4}},
+            "runs": runs}
+
+
+def final(record, strategy, seed=1):
+    return next(r for r in record["runs"] if r["strategy"] == strategy and r["value"] == 3e-4 and r["seed"] == seed)
+
+
+def test_summary_and_compare_at_read_the_final_runs_only():
+    record = synthetic_record()
+    table = results.summary(record)
+    assert table.index.tolist() == [("head", 100), ("scratch", 100)]
+    assert table.loc[("head", 100), ["accuracy", "sd", "value", "steps"]].tolist() == pytest.approx([0.82, 0.01, 3e-4,
+                                                                                                     200])
+    difference = results.compare_at(record, 100, "head", "scratch")
+    assert difference.seeds == (1, 2, 3) and difference.mean == pytest.approx(0.30)
+    assert difference.verdict("head", "scratch") == "head beats scratch"
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda r: r["chosen"]["head"].update({"100": 1e-3}), "head at n=100: the chosen learning rate 0.001 is at the"),
+    (lambda r: final(r, "head").update(positive_share=0.99), "head at n=100, seed 1: .*99% called positive.*collapse"),
+    (lambda r: r["runs"][0].update(steps=100), "head at n=100, 0.0001, seed 1: 100 steps, below the floor of 125"),
+    (lambda r: final(r, "scratch").update(losses=[[25, 0.7], [200, 0.69]]), "scratch at n=100, seed 1: .*did not fall"),
+    (lambda r: r["runs"].remove(final(r, "head", seed=2)), "head at n=100: 2 final runs for 3 seeds"),
+], ids=["edge", "collapse", "below floor", "flat loss", "missing seed"])
+def test_check_grid_flags_what_would_make_a_conclusion_wrong(damage, words):
+    assert results.check_grid(synthetic_record()) == []
+    record = synthetic_record()
+    damage(record)
+    problems = results.check_grid(record)
+    assert any(re.search(words, p) for p in problems), problems
+
+
+# --- the real thing ---------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_run_trains_a_network_and_fits_a_linear_model(tmp_path):
+    settings = get_settings("smoke", env={}, output_dir=tmp_path, batch_size=8, max_length=32)
+    bench = grid.prepare(settings, tuning_size=100)
+    assert bench.tuning.num_rows == 100 and bench.pool.num_rows == 1_900 and 0.5 <= bench.majority() < 1
+    with pytest.raises(ValueError, match="more than the 1,900 sentences"):
+        bench.subset(2_000, seed=1)
+
+    head = grid.run("head", bench, 64, seed=1, value=1e-3)  # the tiny model learns nothing: fields and bounds only
+    plan = budget(64, 8)
+    assert all(0 <= head[key] <= 1 for key in ("tuning", "validation", "positive_share"))
+    assert (head["max_steps"], head["floor"]) == (plan.max_steps, plan.floor)
+    assert plan.floor <= head["steps"] <= plan.max_steps and head["best_step"] <= head["steps"]
+    assert head["losses"] and head["evals"] and 0 < head["trainable"] and "model" not in head
+    assert max(step for step, _ in head["evals"]) <= head["steps"]
+
+    for strategy in ("tfidf", "features"):
+        linear = grid.run(strategy, bench, 64, seed=1, value=1.0, keep_model=True)
+        assert all(0 <= linear[key] <= 1 for key in ("tuning", "validation", "positive_share"))
+        assert linear["trainable"] > 1 and linear["seconds"] >= 0 and linear["model"] is not None
+    with pytest.raises(ValueError, match="Lower tuning_size"):
+        grid.prepare(settings, tuning_size=1_500)
