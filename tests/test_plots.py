@@ -1,21 +1,20 @@
-"""course_utils.plots: learning curves and the learning rate from a Trainer's log history, course style."""
+"""course_utils.plots: the course style, learning curves from a Trainer's log history, drift plots."""
 
 from __future__ import annotations
 
 import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from matplotlib.colors import to_hex
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.colors import to_hex  # noqa: E402
-
-from course_utils.plots import (  # noqa: E402
+from course_utils.drift import compare, drift_by_block, snapshot
+from course_utils.plots import (
     FIGSIZE,
     learning_curves,
-    learning_rates,
+    plot_drift_by_block,
+    plot_drift_heatmap,
     plot_learning_curves,
-    plot_learning_rate,
     use_course_style,
 )
 
@@ -28,6 +27,7 @@ HISTORY = [
     {"eval_loss": 0.49, "eval_accuracy": 0.78, "eval_f1": 0.77, "epoch": 1.0, "step": 20},
     {"train_runtime": 12.0, "train_loss": 0.6, "epoch": 1.0, "step": 20},
 ]
+WITHOUT_EVALS = [r for r in HISTORY if "eval_loss" not in r]
 
 
 @pytest.fixture(autouse=True)
@@ -36,105 +36,77 @@ def _close_figures():
     plt.close("all")
 
 
-def test_learning_curves_splits_training_and_evaluation_rows():
+def test_learning_curves_split_training_and_evaluation_rows():
     curves = learning_curves(HISTORY)
-    assert curves["train"]["step"].tolist() == [5, 10, 15]
-    assert curves["train"]["loss"].tolist() == [0.69, 0.61, 0.50]
-    assert curves["eval"]["step"].tolist() == [10, 20]
-    assert curves["eval"]["eval_accuracy"].tolist() == [0.71, 0.78]
+    assert (curves["train"]["step"].tolist(), curves["train"]["loss"].tolist()) == ([5, 10, 15], [0.69, 0.61, 0.50])
+    assert (curves["eval"]["step"].tolist(), curves["eval"]["eval_accuracy"].tolist()) == ([10, 20], [0.71, 0.78])
+    assert learning_curves(WITHOUT_EVALS)["eval"].empty
 
 
-def test_learning_curves_without_evaluations():
-    curves = learning_curves([r for r in HISTORY if "eval_loss" not in r])
-    assert len(curves["train"]) == 3
-    assert curves["eval"].empty
+@pytest.mark.parametrize("history, words", [([], r"log_history is empty.*trainer\.train\(\)"),
+                                            ([HISTORY[2], HISTORY[4]], "no training-loss.*logging_steps")])
+def test_learning_curves_bad_history(history, words):
+    with pytest.raises(ValueError, match=words):
+        plot_learning_curves(history)
 
 
-def test_learning_curves_of_empty_history():
-    with pytest.raises(ValueError, match=r"log_history is empty.*trainer\.train\(\)"):
-        learning_curves([])
-
-
-def test_learning_curves_without_loss_entries():
-    only_evals = [r for r in HISTORY if "loss" not in r]
-    with pytest.raises(ValueError, match=r"no training-loss entries.*logging_steps"):
-        learning_curves(only_evals)
-
-
-def test_plot_learning_curves():
-    fig = plot_learning_curves(HISTORY, title="Run 1")
-    assert isinstance(fig, matplotlib.figure.Figure)
-    ax_loss, ax_acc = fig.axes
+def test_plot_learning_curves_in_the_course_style():
+    with matplotlib.rc_context():
+        use_course_style()
+        assert tuple(plt.rcParams["figure.figsize"]) == FIGSIZE and plt.rcParams["figure.dpi"] == 144
+        assert plt.rcParams["axes.grid"] is False and plt.rcParams["image.cmap"] == "viridis"
+        fig = plot_learning_curves(HISTORY, title="Run 1")
+        ax_loss, ax_acc = fig.axes
+        colours = [to_hex(line.get_color()) for line in ax_loss.get_lines() + ax_acc.get_lines()]
+    assert colours == ["#006ba4", "#ff800e", "#ff800e"]  # tableau-colorblind10; validation one colour in both
     assert [line.get_label() for line in ax_loss.get_lines()] == ["training loss", "validation loss"]
     assert ax_loss.get_lines()[0].get_xdata().tolist() == [5, 10, 15]
-    assert ax_acc.get_lines()[0].get_ydata().tolist() == [0.71, 0.78]
-    assert fig.get_suptitle() == "Run 1"
+    assert ax_acc.get_lines()[0].get_ydata().tolist() == [0.71, 0.78] and fig.get_suptitle() == "Run 1"
+    ax_loss, ax_acc = plot_learning_curves(WITHOUT_EVALS).axes
+    assert (len(ax_loss.get_lines()), len(ax_acc.get_lines())) == (1, 0)
 
 
-def test_plot_learning_curves_without_evaluations():
-    fig = plot_learning_curves([r for r in HISTORY if "eval_loss" not in r])
-    ax_loss, ax_acc = fig.axes
-    assert len(ax_loss.get_lines()) == 1 and len(ax_acc.get_lines()) == 0
+@pytest.fixture
+def drift_table(tiny_bert):
+    """Every weight scaled by 1.02, the head's by 2: relative change 0.02 everywhere but 1.0 in the head."""
+    before = snapshot(tiny_bert)
+    with torch.no_grad():
+        for name, p in tiny_bert.named_parameters():
+            p.mul_(2.0 if name.startswith(("bert.pooler", "classifier")) else 1.02)
+    return compare(before, tiny_bert)
 
 
-def test_plot_learning_curves_of_empty_history():
-    with pytest.raises(ValueError, match=r"log_history is empty"):
-        plot_learning_curves([])
+@pytest.mark.parametrize("metric, words", [("rel_change", "relative change"), ("abs_change", "absolute change"),
+                                           ("changed %", "entries that changed")])
+def test_drift_plots_draw_each_metric_labelled_as_itself(drift_table, metric, words):
+    ax = plot_drift_by_block(drift_table, metric=metric, title="drift")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["embeddings", "layer 0", "layer 1", "layer 2", "head"]
+    assert [bar.get_height() for bar in ax.patches] == pytest.approx(drift_by_block(drift_table)[metric].tolist())
+    assert words in ax.get_ylabel() and ax.get_title() == "drift"
+    heat = plot_drift_heatmap(drift_table, metric=metric)
+    assert [t.get_text() for t in heat.get_yticklabels()] == ["layer 0", "layer 1", "layer 2"]
+    assert [t.get_text() for t in heat.get_xticklabels()] == ["attention", "feed-forward", "layer norm"]
+    assert words in heat.figure.axes[-1].get_ylabel()  # the colour bar
 
 
-def test_learning_rates_in_step_order():
-    shuffled = [HISTORY[3], HISTORY[0], HISTORY[2], HISTORY[1]]
-    rates = learning_rates(shuffled)
-    assert rates["step"].tolist() == [5, 10, 15]
-    assert rates["learning_rate"].tolist() == [1e-4, 8e-5, 4e-5]
+def test_the_log_axis_keeps_small_bars_visible(drift_table):
+    ax = plot_drift_by_block(drift_table, log=True)
+    low, high = ax.get_ylim()
+    assert ax.get_yscale() == "log" and "log scale" in ax.get_ylabel() and low < 0.02 and high > 1.0
+    assert plot_drift_by_block(drift_table).get_yscale() == "linear"
 
 
-def test_learning_rates_of_empty_history():
-    with pytest.raises(ValueError, match=r"log_history is empty"):
-        learning_rates([])
-
-
-def test_learning_rates_without_learning_rate_entries():
-    without = [{k: v for k, v in r.items() if k != "learning_rate"} for r in HISTORY]
-    with pytest.raises(ValueError, match=r"no learning_rate entries.*logging_steps"):
-        learning_rates(without)
-
-
-def test_plot_learning_rate_draws_the_logged_schedule():
-    ax = plot_learning_rate(HISTORY)
-    assert isinstance(ax, matplotlib.axes.Axes)
-    (line,) = ax.get_lines()
-    assert line.get_xdata().tolist() == [5, 10, 15]
-    assert line.get_ydata().tolist() == [1e-4, 8e-5, 4e-5]
-    assert ax.get_ylabel() == "learning rate" and ax.get_xlabel() == "step"
-    assert ax.get_ylim()[0] == 0  # the schedule's height is read against zero
+def test_the_heatmap_writes_every_value_without_grid_lines(drift_table):
     _, given = plt.subplots()
-    assert plot_learning_rate(HISTORY, ax=given, title="Run 1") is given and given.get_title() == "Run 1"
+    with matplotlib.rc_context({"axes.grid": True}):
+        heat = plot_drift_heatmap(drift_table, ax=given)
+    assert heat is given and not any(line.get_visible() for line in heat.get_xgridlines() + heat.get_ygridlines())
+    assert [t.get_text() for t in heat.texts] == ["0.02"] * 9  # 3 layers × 3 sub-modules
 
 
-def test_plot_learning_rate_bad_input():
-    with pytest.raises(ValueError, match=r"no learning_rate entries"):
-        plot_learning_rate([{"eval_loss": 0.5, "step": 10}])
-
-
-def test_use_course_style():
-    with matplotlib.rc_context():
-        use_course_style()
-        assert tuple(plt.rcParams["figure.figsize"]) == FIGSIZE
-        assert plt.rcParams["figure.dpi"] == 144 and plt.rcParams["savefig.dpi"] == 144
-        assert plt.rcParams["axes.spines.top"] is False
-        assert plt.rcParams["axes.grid"] is False  # heatmaps get no grid lines
-        assert plt.rcParams["font.size"] >= 11
-        colours = [to_hex(c["color"]) for c in plt.rcParams["axes.prop_cycle"]]
-        assert colours[:3] == ["#006ba4", "#ff800e", "#ababab"]  # tableau-colorblind10, not tab:blue/orange/green
-        assert plt.rcParams["image.cmap"] == "viridis"
-
-
-def test_use_course_style_lines_use_the_palette():
-    with matplotlib.rc_context():
-        use_course_style()
-        fig = plot_learning_curves(HISTORY)
-        ax_loss, ax_acc = fig.axes
-        train_line, eval_line = ax_loss.get_lines()
-        assert to_hex(train_line.get_color()) == "#006ba4" and to_hex(eval_line.get_color()) == "#ff800e"
-        assert to_hex(ax_acc.get_lines()[0].get_color()) == "#ff800e"  # validation: one colour in both panels
+@pytest.mark.parametrize("plot", [plot_drift_by_block, plot_drift_heatmap])
+def test_drift_plots_bad_input(drift_table, plot):
+    with pytest.raises(ValueError, match=r"Unknown drift metric 'relative'.*'rel_change'"):
+        plot(drift_table, metric="relative")
+    with pytest.raises(ValueError, match=r"no encoder-layer rows"):
+        plot_drift_heatmap(drift_table[~drift_table["block"].str.startswith("layer ")])
