@@ -13,6 +13,7 @@ import pytest
 
 from course_utils import models
 from course_utils.models import CheckpointError, check_checkpoint, resolve_checkpoint
+from course_utils.sources import cache_dir
 
 
 @pytest.fixture
@@ -22,14 +23,15 @@ def copy_of_tiny(tiny_path, tmp_path):
 
 
 def problem(folder, *terms):
-    with pytest.raises(CheckpointError) as err:
+    with pytest.raises(CheckpointError, match=re.escape(f"folder {folder.resolve()} cannot be loaded")) as err:
         resolve_checkpoint(str(folder))
-    message = str(err.value)
-    assert f"The checkpoint folder {folder.resolve()} cannot be loaded" in message
-    assert "copy or download the whole checkpoint again" in message
-    for term in terms:
-        assert term in message, (term, message)
-    return message
+    for term in (*terms, "copy or download the whole checkpoint again", "COURSE_CHECKPOINT"):
+        assert term in str(err.value), (term, str(err.value))
+
+
+def edit_config(folder, **changes):
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, **changes}))
 
 
 # ---------------------------------------------------------------------------------------
@@ -38,12 +40,10 @@ def problem(folder, *terms):
 
 def test_cache_dir_follows_course_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path / "cache"))
-    assert models.cache_dir() == tmp_path / "cache"
+    assert cache_dir() == tmp_path / "cache"
     for unset in ("", "  "):
         monkeypatch.setenv("COURSE_CACHE", unset)
-        assert models.cache_dir() == Path.home() / ".cache" / "course_utils"
-    monkeypatch.delenv("COURSE_CACHE")
-    assert models.cache_dir() == Path.home() / ".cache" / "course_utils"
+        assert cache_dir() == Path.home() / ".cache" / "course_utils"
 
 
 def test_tests_build_in_a_temporary_cache(tiny_path, _temporary_caches):
@@ -153,18 +153,11 @@ def test_missing_folder_shows_the_absolute_path(tmp_path, monkeypatch):
         resolve_checkpoint("./nowhere")
 
 
-def test_truncated_safetensors_names_the_file(copy_of_tiny):
+@pytest.mark.parametrize("cut", [lambda data: data[: len(data) // 2], lambda data: data[:-1], lambda data: b"\x00" * 4])
+def test_damaged_safetensors_names_the_file(copy_of_tiny, cut):
     weights = copy_of_tiny / "model.safetensors"
-    size = weights.stat().st_size
-    weights.write_bytes(weights.read_bytes()[: size // 2])
-    problem(copy_of_tiny, f"{weights} is truncated ({size // 2:,} bytes, its header says {size:,})",
-            "download/copy it again")
-
-
-def test_safetensors_without_a_valid_header(copy_of_tiny):
-    weights = copy_of_tiny / "model.safetensors"
-    weights.write_bytes(b"\x00" * 4)
-    problem(copy_of_tiny, f"{weights} is not a readable safetensors file")
+    weights.write_bytes(cut(weights.read_bytes()))
+    problem(copy_of_tiny, f"{weights} cannot be read, it was cut short or damaged")
 
 
 def test_every_problem_is_listed_at_once(copy_of_tiny):
@@ -176,9 +169,34 @@ def test_every_problem_is_listed_at_once(copy_of_tiny):
             "no tokenizer files: tokenizer.json, or vocab.txt")
 
 
-def test_config_that_is_not_json(copy_of_tiny):
+def test_config_that_is_not_json_or_names_an_unknown_model(copy_of_tiny):
+    edit_config(copy_of_tiny, model_type="no-such-model")
+    problem(copy_of_tiny, f"{copy_of_tiny / 'config.json'} cannot be read", "no-such-model")
     (copy_of_tiny / "config.json").write_text('{"model_type": "distil')
-    problem(copy_of_tiny, f"{copy_of_tiny / 'config.json'} is not readable JSON")
+    problem(copy_of_tiny, f"{copy_of_tiny / 'config.json'} cannot be read", "not a valid JSON")
+
+
+# The config must describe the weights: else from_pretrained leaves every mismatched weight random.
+@pytest.mark.parametrize("changes, terms", [
+    (dict(n_layers=3), ["(distilbert) does not describe these weights", "16 of its 52 weights are not in",
+                        "e.g. transformer.layer.2.", "0 have another shape"]),
+    (dict(dim=32, hidden_dim=64), ["0 of its 36 weights", "36 have another shape",
+                                   "is (30522, 64), the config says (30522, 32)"]),
+    (dict(vocab_size=100), ["1 have another shape", "is (30522, 64), the config says (100, 64)"]),
+    (dict(model_type="bert", hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128),
+     ["(bert) does not describe these weights"]),
+])
+def test_a_config_that_does_not_describe_the_weights(copy_of_tiny, changes, terms):
+    edit_config(copy_of_tiny, **changes)
+    problem(copy_of_tiny, *terms)
+
+
+def test_max_length_beyond_the_checkpoints_positions(tiny_path):
+    assert resolve_checkpoint("tiny-distilbert", max_length=512) == tiny_path
+    with pytest.raises(ValueError, match=r"max_length=513 is more than the 512 positions of the checkpoint tiny-"):
+        resolve_checkpoint("tiny-distilbert", max_length=513)
+    with pytest.raises(ValueError, match=r"max_length setting to 512 or less, e.g. get_settings\(PROFILE, max_len"):
+        resolve_checkpoint(tiny_path, max_length=10_000)
 
 
 def test_folder_without_tokenizer_files_fails_instead_of_a_tiny_tokenizer(copy_of_tiny):
@@ -218,6 +236,8 @@ def test_sharded_safetensors(copy_of_tiny):
     assert check_checkpoint(copy_of_tiny)
     (copy_of_tiny / "model-00002-of-00002.safetensors").unlink()
     problem(copy_of_tiny, "weight shards listed in", str(copy_of_tiny / "model-00002-of-00002.safetensors"))
+    (copy_of_tiny / "model.safetensors.index.json").write_text('{"weight_map": ')
+    problem(copy_of_tiny, f"{copy_of_tiny / 'model.safetensors.index.json'} is not a readable weights index")
 
 
 def test_pytorch_bin_weights(copy_of_tiny):
@@ -229,5 +249,5 @@ def test_pytorch_bin_weights(copy_of_tiny):
     assert check_checkpoint(copy_of_tiny)
     weights = copy_of_tiny / "pytorch_model.bin"
     weights.write_bytes(weights.read_bytes()[: os.path.getsize(weights) // 2])
-    problem(copy_of_tiny, f"{weights} is not a PyTorch weights file", "download/copy it again")
+    problem(copy_of_tiny, f"{weights} cannot be read, it was cut short or damaged")
 
