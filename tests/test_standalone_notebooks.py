@@ -23,7 +23,7 @@ from safetensors.torch import load_file
 from course_utils.data import SAMPLE_DIR
 from course_utils.models import tiny_checkpoint_path
 from course_utils.settings import get_settings
-from course_utils.training import check_run
+from course_utils.runs import check_run
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -42,7 +42,7 @@ def test_the_fallback_reproduces_notebook_5s_model(tmp_path, monkeypatch):
     by_notebook = load_file(folder / "model.safetensors")
     shutil.move(folder, tmp_path / "from_notebook_5")
 
-    code = ("from course_utils.settings import get_settings; from course_utils.training import ensure_finetuned; "
+    code = ("from course_utils.settings import get_settings; from course_utils.runs import ensure_finetuned; "
             "ensure_finetuned(get_settings())")
     result = subprocess.run([sys.executable, "-c", code], cwd=NOTEBOOKS, env={**os.environ, **env},
                             capture_output=True, text=True, timeout=600)
