@@ -6,6 +6,7 @@ the header) and the fix; the tests match a few key terms of each.
 
 from __future__ import annotations
 
+import os
 import re
 
 import datasets
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 
 from course_utils import data
-from course_utils.data import SAMPLE_DIR, DataFileError, label_names, load_split_file, load_sst2
+from course_utils.data import SAMPLE_DIR, DataFileError, load_split_file, load_sst2
 
 HEADER = "sentence\tlabel\tidx"
 ROWS = ["a gorgeous , witty film\t1\t10", 'it \'s a "gem" , said no one \t0\t11', "dull and 'boring'\t0\t12"]
@@ -43,6 +44,13 @@ def good_folder(folder, fmt="tsv"):
             df.to_csv(folder / f"{split}.csv.gz", index=False)
         else:
             df.to_parquet(folder / f"{split}.parquet", index=False)
+    return folder
+
+
+def with_train(folder, name, df=GOOD, **to_csv):
+    """A good folder whose train split is ``df`` written by pandas' ``to_csv`` to ``name``."""
+    (good_folder(folder) / "train.tsv").unlink()
+    df.to_csv(folder / name, **to_csv)
     return folder
 
 
@@ -81,7 +89,6 @@ def test_sample_has_the_hub_features(sample):
         assert split.features == data.features()
         assert split.column_names == ["sentence", "label", "idx"]
     assert sample["train"].features["label"].names == ["negative", "positive"]
-    assert label_names(sample) == label_names(sample["validation"]) == ["negative", "positive"]
 
 
 def test_sample_content_is_the_file_verbatim(sample):
@@ -124,25 +131,8 @@ def test_folder_formats_load_verbatim(tmp_path, fmt):
     assert raw["validation"].num_rows == 2
 
 
-def test_tsv_quotes_are_not_interpreted(tmp_path):
-    # The reason for quoting=3 (QUOTE_NONE): with quote handling, the first line would swallow the next.
-    folder = good_folder(tmp_path / "sst2")
-    write_lines(folder / "train.tsv", [HEADER, '"unclosed quote starts here\t1\t0', "next line\t0\t1",
-                                       "it 's ''fine''\t1\t2"])
-    assert load_sst2(folder)["train"]["sentence"] == ['"unclosed quote starts here', "next line", "it 's ''fine''"]
-
-
-def test_windows_line_ends_and_byte_order_mark(tmp_path):
-    folder = good_folder(tmp_path / "sst2")
-    (folder / "train.tsv").write_bytes(("\ufeff" + "\r\n".join([HEADER, *ROWS]) + "\r\n").encode("utf-8"))
-    assert load_sst2(folder)["train"]["sentence"] == GOOD["sentence"].tolist()
-
-
 def test_extra_columns_dropped_and_idx_made_when_missing(tmp_path):
-    folder = good_folder(tmp_path / "sst2")
-    GOOD.drop(columns="idx").assign(source=["x", "y", "z"]).to_csv(folder / "train.csv", index=False)
-    (folder / "train.tsv").unlink()
-    raw = load_sst2(folder)
+    raw = load_sst2(with_train(tmp_path, "train.csv", GOOD.drop(columns="idx").assign(source=list("xyz")), index=False))
     assert raw["train"].column_names == ["sentence", "label", "idx"]
     assert raw["train"]["idx"] == [0, 1, 2]
 
@@ -248,7 +238,7 @@ def test_duplicated_column(tmp_path):
 
 
 @pytest.mark.parametrize("content, terms", [
-    (b"", [r"empty \(0 bytes\)", "Copy the file again"]),
+    (b"", ["empty", "Copy the file again"]),
     (b"\n\n", [r"empty \(no header line\)"]),
     (b"sentence\tlabel\tidx\n", ["no rows below the header", "at least one sentence"]),
 ])
@@ -295,7 +285,7 @@ def test_parquet_file_named_tsv(tmp_path):
 def test_text_file_named_parquet(tmp_path):
     folder = good_folder(tmp_path / "sst2", "parquet")
     (folder / "validation.parquet").write_text("\n".join([HEADER, *ROWS]))
-    raises(folder / "validation.parquet", "not a Parquet file", r"validation\.tsv")
+    raises(folder / "validation.parquet", "cannot be read as PARQUET", r"real name \(validation\.tsv")
 
 
 @pytest.mark.parametrize("value", ["abc", "²", "1.5", "-3", ""])
@@ -326,7 +316,7 @@ def test_test_split_labels_still_checked(tmp_path):
 def test_empty_sentences_and_blank_lines(tmp_path):
     lines = [HEADER, ROWS[0], "\t1\t7", "   \t0\t8", "", *ROWS[1:]]
     path = write_lines(good_folder(tmp_path / "sst2") / "train.tsv", lines)
-    raises(path, r"3 empty sentence\(s\), at lines 3, 4, 5", "Remove those lines or fill in their text")
+    raises(path, r"3 empty sentence\(s\), at line 3, line 4, line 5", "Remove those lines")
 
 
 def test_missing_sentence_in_parquet(tmp_path):
@@ -342,7 +332,86 @@ def test_unknown_file_type(tmp_path):
         load_split_file(path)
 
 
-def test_label_names_needs_a_classlabel():
-    ds = datasets.Dataset.from_dict({"sentence": ["a"], "label": [1]})
-    with pytest.raises(ValueError, match=r"'label' column is not a ClassLabel.*load_sst2\(\)"):
-        label_names(ds)
+# ---------------------------------------------------------------------------------------
+# Files from common tools read as written
+
+
+QUOTES = pd.DataFrame({
+    "sentence": ['"wow" , he said', 'a "gem" of a film', 'a tab\there', '"', "plain"],
+    "label": [1, 1, 0, 0, 1],
+    "idx": [0, 1, 2, 3, 4],
+})
+
+
+def test_pandas_tsv_reads_like_its_csv_twin(tmp_path):
+    tsv = load_sst2(with_train(tmp_path / "tsv", "train.tsv", QUOTES, sep="\t", index=False))["train"]
+    csv = load_sst2(with_train(tmp_path / "csv", "train.csv", QUOTES, index=False))["train"]
+    assert tsv["sentence"] == csv["sentence"] == QUOTES["sentence"].tolist()
+
+
+@pytest.mark.parametrize("sentences", [
+    ['"unclosed quote starts here', "next line", "it 's ''fine''"],  # with quoting, line 2 would swallow line 3
+    ['"wow" , he said', 'a "gem"', '"unclosed', 'it \'s ""odd""'],  # no CSV writer wrote these
+    ['"wow"', 'a "gem"'],  # a CSV writer would not quote "wow": its quotes are text
+])
+def test_glue_tsv_keeps_bare_quotes(tmp_path, sentences):
+    folder = good_folder(tmp_path / "sst2")
+    write_lines(folder / "train.tsv", [HEADER, *(f"{s}\t1\t{i}" for i, s in enumerate(sentences))])
+    assert load_sst2(folder)["train"]["sentence"] == sentences
+
+
+@pytest.mark.parametrize("fmt, sep", [("tsv", "\t"), ("csv", ",")])
+def test_pandas_index_column_is_ignored(tmp_path, fmt, sep):
+    raw = load_sst2(with_train(tmp_path, f"train.{fmt}", GOOD.set_index(pd.Index([5, 6, 7])), sep=sep))["train"]
+    assert raw.column_names == ["sentence", "label", "idx"]
+    assert raw["sentence"] == GOOD["sentence"].tolist() and raw["idx"] == GOOD["idx"].tolist()
+
+
+@pytest.mark.parametrize("name", ["train.csv", "train.csv.gz", "train.tsv"])
+def test_byte_order_mark_and_windows_line_ends(tmp_path, name):  # as spreadsheets write them
+    folder = with_train(tmp_path, name, sep="," if ".csv" in name else "\t", index=False, encoding="utf-8-sig",
+                        lineterminator="\r\n")
+    assert load_sst2(folder)["train"]["sentence"] == GOOD["sentence"].tolist()
+
+
+def flipped(sample, names):
+    """The sample with its label ids swapped and the names given, so each row's label NAME is unchanged
+    when ``names`` is the course's pair reversed."""
+    label = datasets.ClassLabel(names=names)
+    return sample.map(lambda b: {"label": [1 - v for v in b["label"]]}, batched=True,
+                      features=datasets.Features({**sample["train"].features, "label": label}))
+
+
+def test_saved_labels_are_matched_by_name(tmp_path, sample):
+    folder = tmp_path / "saved"
+    flipped(sample, ["positive", "negative"]).save_to_disk(str(folder))
+    raw = load_sst2(folder)
+    assert raw["train"].features == data.features()
+    assert raw["train"]["label"] == sample["train"]["label"]  # every row means what it meant
+
+
+def test_saved_labels_with_other_names_are_refused(tmp_path, sample):
+    folder = tmp_path / "saved"
+    flipped(sample, ["bad", "good"]).save_to_disk(str(folder))
+    message = raises(folder, r"labels are named \['bad', 'good'\]", "'negative' and 'positive'")
+    assert "train split" in message
+
+
+def test_file_replaced_with_the_same_mtime_is_read_again(tmp_path):
+    folder = good_folder(tmp_path / "sst2")
+    path = folder / "train.tsv"
+    assert load_sst2(folder)["train"].num_rows == 3
+    before = path.stat()
+    write_lines(path, [HEADER, "new row\t1\t0", "another\t0\t1"])  # as cp -p or rsync -a leave it
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert load_sst2(folder)["train"]["sentence"] == ["new row", "another"]
+    write_lines(path, [HEADER, "new row\t1\t0", "bad label\t7\t1"])
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    raises(path, r"'7' at line 3")
+
+
+def test_truncated_parquet(tmp_path):
+    folder = good_folder(tmp_path / "sst2", "parquet")
+    path = folder / "train.parquet"
+    path.write_bytes(path.read_bytes()[:-20])
+    raises(path, "cannot be read", "copy it again")
