@@ -2,7 +2,7 @@
 
 Every notebook's second cell runs::
 
-    quiet_libraries()                    # no load reports or progress bars (notebook 1 explains both)
+    quiet_libraries()                    # no routine load reports, no progress bars (notebook 1 explains both)
     settings = get_settings(PROFILE)     # PROFILE comes from the first cell: "auto", "default", "cpu", "smoke"
     run_card(settings)                   # what this notebook runs, and why
 
@@ -16,26 +16,99 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
+import re
 from pathlib import Path
 from typing import Any
 
 from .settings import PROFILES, RunSettings, cuda_available, device_kind
 
+#: The logger of transformers' load report: a table of the weights MISSING from the checkpoint (left
+#: random), UNEXPECTED (unused) and of another shape (MISMATCH).
+LOAD_LOGGER = "transformers.modeling_utils"
+_ROW = re.compile(r"^([^|\n]+?)\s*\|\s*(MISSING|UNEXPECTED|MISMATCH|CONVERSION)\b", re.MULTILINE)
+
+
+def _weights_in(key: str) -> int:
+    """How many weights a report row names: ``layer.{0, 1}.x`` two, ``layer.{0...11}.x`` twelve."""
+    count = 1
+    for group in re.findall(r"\{([^}]*)\}", key):
+        first, _, last = group.partition("...")
+        count *= int(last) - int(first) + 1 if last else group.count(",") + 1
+    return count
+
+
+def load_report_line(report: str) -> str | None:
+    """The course's one line for a transformers load report; ``None`` for the routine one.
+
+    Routine: the only weights missing or unused are those of a task head, i.e. outside the base
+    model (``model.base_model_prefix``), as when a pretrained checkpoint gets a new classification
+    head (notebook 1 explains that report). Anything else (a body weight missing or unused, a
+    shape that differs) means the config does not describe the weights.
+
+    >>> load_report_line("BertModel LOAD REPORT from: ckpt\\nencoder.layer.{0...11}.x | MISSING |")[:70]
+    'BertModel from ckpt does not fit its weights: 12 missing (left random)'
+    """
+    import transformers
+
+    report = re.sub(r"\x1b\[[0-9;]*m", "", report)  # colours, in a terminal
+    head = re.search(r"(\w+) LOAD REPORT from: (.*)", report)
+    if head is None:
+        return None
+    cls = getattr(transformers, head[1], None)
+    prefix = f"{getattr(cls, 'base_model_prefix', None)}."
+    try:  # AutoModel's class for this config: a base model, with no head, so every weight missing is its own
+        found = transformers.MODEL_MAPPING[cls.config_class]
+    except (AttributeError, KeyError):
+        found = ()
+    base = cls in (found if isinstance(found, tuple) else (found,))
+    counts = dict.fromkeys(("MISSING", "UNEXPECTED", "MISMATCH", "CONVERSION"), 0)
+    routine = True
+    for key, status in _ROW.findall(report):
+        counts[status] += _weights_in(key)
+        head_only = not key.startswith(prefix) and not (base and status == "MISSING")
+        routine &= status in ("MISSING", "UNEXPECTED") and head_only
+    if routine:
+        return None
+    converted = f", {counts['CONVERSION']} not converted" if counts["CONVERSION"] else ""
+    return (f"{head[1]} from {head[2].strip()} does not fit its weights: {counts['MISSING']} missing (left random), "
+            f"{counts['UNEXPECTED']} unused, {counts['MISMATCH']} of another shape{converted}. Check that its "
+            f"config.json belongs to these weights: copy the checkpoint again, or point COURSE_CHECKPOINT at another "
+            f"folder.")
+
+
+class LoadReportFilter(logging.Filter):
+    """While transformers is quiet (verbosity above warning), on :data:`LOAD_LOGGER`: the routine load
+    report is dropped, any other becomes :func:`load_report_line`, and other records keep the verbosity."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        import transformers
+
+        if transformers.logging.get_verbosity() <= logging.WARNING:
+            return True  # reports asked for (e.g. set_verbosity_warning()): the library's own
+        if "LOAD REPORT" not in (text := record.getMessage()):
+            return record.levelno >= transformers.logging.get_verbosity()
+        if (line := load_report_line(text)) is None:
+            return False
+        record.msg, record.args = line, ()
+        return True
+
 
 def quiet_libraries() -> None:
-    """Keep notebook outputs about the lesson: no load reports, no download or map progress bars.
+    """Keep notebook outputs about the lesson: no routine load reports, no download or map progress bars.
 
     Notebook 1 shows and explains one load report; every later notebook calls this in its set-up.
-    It runs the libraries' own switches, nothing else::
+    It runs the libraries' own switches::
 
         transformers.logging.set_verbosity_error()    # no LOAD REPORT tables, no info messages
         transformers.logging.disable_progress_bar()   # no "Loading weights" bars
         datasets.disable_progress_bars()              # no "Map" / "Filter" bars
 
-    The Trainer's own progress table (an HTML widget in notebooks) is switched off per run with
-    ``TrainingArguments(disable_tqdm=True)``.
+    A load report that is not routine (weights that do not fit the config) is never hidden: a
+    :class:`LoadReportFilter` turns it into one line naming the folder and the counts. The Trainer's
+    progress table is switched off per run with ``TrainingArguments(disable_tqdm=True)``.
     """
     import warnings
 
@@ -45,6 +118,10 @@ def quiet_libraries() -> None:
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
     datasets.disable_progress_bars()
+    loader = logging.getLogger(LOAD_LOGGER)
+    loader.setLevel(logging.WARNING)  # the load report is a warning: it must reach the filter
+    if not any(isinstance(f, LoadReportFilter) for f in loader.filters):
+        loader.addFilter(LoadReportFilter())
     # tqdm's one-time notice that ipywidgets is missing: text bars are what the course wants.
     warnings.filterwarnings("ignore", message="IProgress not found")
     # peft calls a transformers method that transformers 5 deprecates; nothing a learner can act on.
