@@ -3,14 +3,14 @@
 # minutes). Same variables and defaults as gpu_session.sh (MODEL_DIR, DATA_DIR, OUT, WORK, PYTHON).
 #
 # 1. MiniLM accuracy, reference settings vs the recipe with its batches in random order
-#    (length_grouped_order), one full epoch each, seeds 42-44: the GPU results so far are one
+#    (order_by_length), one full epoch each, seeds 42-44: the GPU results so far are one
 #    seed each, with the recipe in the Trainer's long-to-short order.
 # 2. With time left: the effect of each setting on GPU (ladder, no torch.compile, 8,000
 #    sentences per rung), which gpu_session.sh's compiled ladder never finished.
 set -uo pipefail  # no -e: a step that fails leaves the next ones their time
 MODEL_DIR=${MODEL_DIR:-.carry/minilm-fp16}
 DATA_DIR=${DATA_DIR:-.carry/sst2}
-OUT=${OUT:-benchmarks/results}
+OUT=${OUT:-course_utils/assets/results}
 WORK=${WORK:-$(mktemp -d)}
 PYTHON=${PYTHON:-python3}
 mkdir -p "$OUT"
@@ -26,6 +26,6 @@ AutoTokenizer.from_pretrained(source).save_pretrained(target)
 PY
 MODEL="$WORK/all-MiniLM-L6-v2"
 "$PYTHON" benchmarks/speed.py --checkpoint "$MODEL" --data "$DATA_DIR" --samples all --seeds 42,43,44 \
-    --json "$OUT/gpu_minilm_epoch_seeds.json" 2>&1 | tee "$OUT/gpu_minilm_epoch_seeds.txt"
+    --json "$OUT/gpu_minilm_epoch_seeds.json" --what "reference vs recipe, full epoch, seeds 42-44" 2>&1 | tee "$OUT/gpu_minilm_epoch_seeds.txt"
 "$PYTHON" benchmarks/speed.py --checkpoint random-distilbert --data "$DATA_DIR" --samples 8000 --mode ladder \
-    --json "$OUT/gpu_distilbert_ladder.json" 2>&1 | tee "$OUT/gpu_distilbert_ladder.txt"
+    --json "$OUT/gpu_distilbert_ladder.json" --what "one setting at a time, one seed" 2>&1 | tee "$OUT/gpu_distilbert_ladder.txt"

@@ -5,16 +5,16 @@
 #
 #   MODEL_DIR  all-MiniLM-L6-v2 (may be saved in fp16 to keep a transfer small)  default .carry/minilm-fp16
 #   DATA_DIR   SST-2 train and validation files (train.tsv.gz, validation.tsv)      default .carry/sst2
-#   OUT        where the JSON and text results go                                    default benchmarks/results
+#   OUT        where the JSON and text results go                                    default course_utils/assets/results
 #   WORK       scratch folder for the fp32 copy of the model                         default: a new temporary folder
 #   PYTHON     the Python with the course's requirements                             default python3
 #
-# After a run: describe each new results file in benchmarks/tables.py (FILES), add its table,
-# and run `python benchmarks/tables.py` to update the READMEs.
+# After a run: add a table for each new results file to benchmarks/tables.py if it needs one, and
+# run `python benchmarks/tables.py` to update the READMEs.
 set -uo pipefail  # no -e: a step that fails leaves the next ones their time
 MODEL_DIR=${MODEL_DIR:-.carry/minilm-fp16}
 DATA_DIR=${DATA_DIR:-.carry/sst2}
-OUT=${OUT:-benchmarks/results}
+OUT=${OUT:-course_utils/assets/results}
 WORK=${WORK:-$(mktemp -d)}
 PYTHON=${PYTHON:-python3}
 mkdir -p "$OUT"
@@ -35,10 +35,11 @@ MODEL="$WORK/all-MiniLM-L6-v2"
 
 # 1. Speed, DistilBERT-base shapes (random weights), one full epoch: reference vs recipe.
 "$PYTHON" benchmarks/speed.py --checkpoint random-distilbert --data "$DATA_DIR" --samples all \
-    --variants 128:2e-4 --json "$OUT/gpu_distilbert_epoch.json" 2>&1 | tee "$OUT/gpu_distilbert_epoch.txt"
+    --variants 128:2e-4 --json "$OUT/gpu_distilbert_epoch.json" \
+    --what "speed, DistilBERT shapes (random weights), full epoch" 2>&1 | tee "$OUT/gpu_distilbert_epoch.txt"
 # 2. Accuracy, real pretrained MiniLM, one full epoch each.
 "$PYTHON" benchmarks/speed.py --checkpoint "$MODEL" --data "$DATA_DIR" --samples all \
-    --variants 128:2e-4 --json "$OUT/gpu_minilm_epoch.json" 2>&1 | tee "$OUT/gpu_minilm_epoch.txt"
+    --variants 128:2e-4 --json "$OUT/gpu_minilm_epoch.json" --what "speed and accuracy, full epoch, one seed" 2>&1 | tee "$OUT/gpu_minilm_epoch.txt"
 # 3. The effect of each setting, DistilBERT shapes, 16,000 sentences per rung.
 "$PYTHON" benchmarks/speed.py --checkpoint random-distilbert --data "$DATA_DIR" --samples 16000 --mode ladder \
-    --compile --json "$OUT/gpu_distilbert_ladder.json" 2>&1 | tee "$OUT/gpu_distilbert_ladder.txt"
+    --compile --json "$OUT/gpu_distilbert_ladder.json" --what "one setting at a time, compiled, one seed" 2>&1 | tee "$OUT/gpu_distilbert_ladder.txt"

@@ -1,360 +1,300 @@
-"""The results tables of the READMEs, rendered from the measured files in benchmarks/results/.
+"""The results tables of the READMEs, rendered from the results files (``course_utils.results.read_results``).
 
-No figure in a results table is typed by hand: each table below is computed from the JSON that
-``speed.py`` wrote, and written into a README between two markers::
-
-    <!-- results:NAME:start -->
-    (generated: do not edit; run python benchmarks/tables.py)
-    <!-- results:NAME:end -->
-
-``python benchmarks/tables.py`` rewrites every marked block in benchmarks/README.md and README.md;
-``python benchmarks/tables.py --check`` changes nothing and fails when a block is out of date (the
-test suite runs it). ``--print NAME`` shows one table. A new results file must be described in
-:data:`FILES` (what its recipe's batch order was) before the tables can be made.
+No figure in a results table is typed by hand: each is computed from a results file and written into
+a README between ``<!-- results:NAME:start -->`` and ``<!-- results:NAME:end -->``. Accuracies are
+mean ± sd over seeds; every comparison follows the course's one rule (``course_utils.stats``): A beats
+B only when the 95% interval of their paired difference excludes zero, else the seeds cannot tell them
+apart. ``python benchmarks/tables.py`` rewrites every marked block in benchmarks/README.md, README.md
+and TEACHING.md; ``--check`` changes nothing and fails when a block is out of date (the tests run it);
+``--print NAME`` shows one table.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+from strategies import ROOT  # benchmarks/ is on sys.path when a script in it runs
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(ROOT))  # a checkout without the package installed
+from course_utils import files, results, stats  # noqa: E402
+from course_utils.strategies import FLOORS, hyperparameter  # noqa: E402
+
 READMES = (ROOT / "benchmarks" / "README.md", ROOT / "README.md", ROOT / "TEACHING.md")
 COURSE_RUNS = ROOT / "benchmarks" / "course_runs"  # `make execute RECORD=...`: each notebook's wall time
+GRID = "strategies_cpu_minilm"  # the strategies grid (benchmarks/strategies.py); the other files are speed.py's
+GRID_KEYS = ("checkpoint", "device", "seeds", "sizes", "tuning_sentences", "majority", "chosen", "runs")
+SPEED_KEYS = ("checkpoint", "device", "versions", "what", "recipe_order", "train_samples", "max_length",
+              "accuracy_meaningful", "seeds", "runs")
 RANDOM_WEIGHTS = "DistilBERT shapes, random weights"
-GENERATED = "<!-- generated from benchmarks/results by benchmarks/tables.py: edit that script, not this table -->"
+GENERATED = ("<!-- generated from course_utils/assets/results by benchmarks/tables.py: edit that script, "
+             "not this table -->")
+#: A table cell that is a number: 0.871 ± 0.001 (0.872 ± 0.005), 26 s (140 s), 5.45×, 42–47, n/a, –, nothing.
+NUMBER = re.compile(r"[-+]?[\d,.–]+( s| min|×)?( ± [\d.]+)?( \([^)]*\))?|n/a|–|")
 MARKER = re.compile(r"<!-- results:(?P<name>[a-z0-9-]+):start -->\n(?P<body>.*?)<!-- results:(?P=name):end -->",
                     re.DOTALL)
-
-# What each results file measured, in the order it was made. `order` is how the fast recipe's
-# length-grouped batches were served; the course changed it from the Trainer's order to random order.
-TRAINER_ORDER = "the `Trainer`'s order (long to short in each group): predates the random order"
-EXPERIMENT = "random order, by a patched `Trainer` sampler (the experiment that found it)"
-RANDOM_ORDER = "random order (`course_utils.batching`, then still a `Trainer` subclass)"
-FILES: dict[str, dict[str, str]] = {
-    "gpu_distilbert_epoch": dict(what="speed, DistilBERT shapes (random weights), full epoch", order=TRAINER_ORDER),
-    "gpu_minilm_epoch": dict(what="speed and accuracy, full epoch, one seed", order=TRAINER_ORDER),
-    "cpu_distilbert_compare": dict(what="speed, DistilBERT shapes (random weights)", order=TRAINER_ORDER),
-    "cpu_minilm_ladder": dict(what="one setting at a time, one seed (superseded by the three-seed ladder)",
-                              order=TRAINER_ORDER),
-    "cpu_minilm_seeds_4000": dict(what="reference vs recipe at learning rates 1e-4 and 2e-4, three seeds",
-                                  order=TRAINER_ORDER),
-    "cpu_minilm_seeds_24000": dict(what="reference vs recipe at learning rates 1e-4 and 2e-4, three seeds",
-                                   order=TRAINER_ORDER),
-    "cpu_minilm_ladder_shuffled_groups_4000": dict(what="one setting at a time, three seeds", order=EXPERIMENT),
-    "cpu_minilm_shuffled_groups_24000": dict(
-        what="the recipe alone, three seeds (two runs shared the CPU: their times are not speed results)",
-        order=EXPERIMENT),
-    "cpu_minilm_ladder_4000_seeds": dict(what="one setting at a time, both orders, three seeds",
-                                         order="both: the `Trainer`'s order, then " + RANDOM_ORDER),
-    "cpu_minilm_recipe_24000": dict(what="the recipe alone (`--skip-old`), seeds 42-44", order=RANDOM_ORDER),
-    "cpu_minilm_seeds_24000_more": dict(what="reference vs recipe, seeds 45-47", order=RANDOM_ORDER),
-    "strategies_cpu_minilm": dict(what="notebook 9's grid: seven strategies × labelled-data sizes, each with its own "
-                                       "tuned learning rate (benchmarks/strategies.py)",
-                                  order="random order (`length_grouped_order`, sequential sampling)"),
-}
 
 
 # ----------------------------------------------------------------------------- reading
 
-def report(stem: str) -> dict:
-    path = RESULTS / f"{stem}.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{path.parent.name}/{path.name} is missing: the tables are made from it. "
-                                "Restore it from git, or drop its table from tables.py.")
-    return json.loads(path.read_text())
+def record(name: str) -> dict:
+    """A results file, checked for the keys its format has (the grid's, or speed.py's)."""
+    data = results.read_results(name)
+    keys, writer = (GRID_KEYS, "benchmarks/strategies.py") if name == GRID else (SPEED_KEYS, "benchmarks/speed.py")
+    missing = [key for key in keys if key not in data]
+    if missing:
+        raise KeyError(f"course_utils/assets/results/{name}.json has no {missing[0]!r} (missing: {missing}): it is "
+                       f"not in the format {writer} writes. Write it again with {writer}.")
+    return data
 
 
-def runs(*stems: str) -> pd.DataFrame:
-    """Every training run of these files, one row each (runs without a seed ran with 42)."""
-    frames = []
-    for stem in stems:
-        data = report(stem)
-        frame = pd.DataFrame(data["results"])
-        frame["seed"] = frame["seed"].fillna(42).astype(int) if "seed" in frame else 42
-        frame["file"] = stem
-        frame["config"] = frame["name"].str.extract(r"^\((\w)\)", expand=False)  # (a), (b), ... in compare mode
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+def runs(*names: str) -> pd.DataFrame:
+    """Every run of these speed.py files, one row each; ``config`` is the letter of (a), (b), ..."""
+    frame = pd.concat([pd.DataFrame(record(n)["runs"]) for n in names], ignore_index=True)
+    return frame.assign(config=frame["name"].str.extract(r"^\((\w)\)", expand=False))
 
 
-def hardware(device: str) -> str:
-    """'GPU: NVIDIA H200 (mixed precision bf16)' -> '1× NVIDIA H200'; 'CPU (2 threads)' -> '2 CPU threads'."""
-    gpu = re.match(r"GPU: ([^(]+?)\s*(\(|$)", device)
-    if gpu:
-        return f"1× {gpu.group(1)}"
-    threads = re.search(r"(\d+) threads?", device)
-    return f"{threads.group(1)} CPU threads" if threads else device
+# ----------------------------------------------------------------------------- formatting
+
+def hardware(device) -> str:
+    """A record's device in a few words (a grid may hold a display string, or several)."""
+    if not isinstance(device, dict):
+        return device if isinstance(device, str) else ", ".join(device)
+    if device["kind"] == "cuda":
+        return f"1× {device['name']} ({device['precision']})"
+    return f"{device['threads']} {device['name']} threads"
 
 
-def versions(stem: str) -> str:
-    v = report(stem)["versions"]
-    return f"torch {v['torch']}, transformers {v['transformers']}"
+def about(data: dict) -> str:
+    return (f"{hardware(data['device'])}, {data['train_samples']:,} sentences, max length {data['max_length']}; "
+            f"torch {data['versions']['torch']}, transformers {data['versions']['transformers']}")
+
+
+def accuracy(values) -> str:
+    mean, sd = stats.mean_sd(list(values))
+    return f"{mean:.3f}" if len(values) == 1 else f"{mean:.3f} ± {sd:.3f}"
 
 
 def seeds_text(seeds) -> str:
-    seeds = sorted(set(int(s) for s in seeds))
+    seeds = sorted({int(s) for s in seeds})
     if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
         return f"{seeds[0]}–{seeds[-1]}"
     return ", ".join(map(str, seeds))
 
 
-# ----------------------------------------------------------------------------- formatting
-
-def label(name: str) -> str:
-    """A configuration's name as speed.py wrote it, in today's words: 'old notebook settings' ->
-    'reference settings', 'lr 0.0001' -> 'lr 1e-4'."""
-    name = name.replace("old notebook settings", "reference settings")
-    return re.sub(r"lr (\d[\d.e-]*)", lambda m: "lr " + f"{float(m[1]):.0e}".replace("e-0", "e-"), name)
+def interval(difference: stats.Difference) -> str:
+    return f"{difference.mean:+.3f} ({difference.low:+.3f} to {difference.high:+.3f})"
 
 
-def speed(x: float) -> str:
-    return f"{x:,.1f}"
+def rule(frame: pd.DataFrame, base: pd.DataFrame, a: str, b: str) -> str:
+    """``frame``'s accuracy minus ``base``'s, paired by seed, its 95% interval and the rule's words:
+    "A beats B" only when the interval excludes zero, else the seeds cannot tell them apart."""
+    seeds = lambda runs: dict(zip(runs["seed"], runs["validation"]))  # noqa: E731
+    difference = stats.paired(seeds(frame), seeds(base))
+    if difference.low > 0 or difference.high < 0:
+        return f"{interval(difference)}: {difference.verdict(a, b)}"
+    return f"{interval(difference)}: the seeds cannot tell them apart"
 
 
-def times(x: float) -> str:
-    return f"{x:.2f}×"
+def row(label: str, frame: pd.DataFrame, base: pd.DataFrame) -> dict:
+    """A configuration's runs: mean time and speed, the speed-up over ``base``'s runs with the same
+    seeds, accuracy as mean ± sd and per seed."""
+    base = base[base["seed"].isin(frame["seed"])]
+    return {"configuration": label, "seeds": seeds_text(frame["seed"]), "train s": f"{frame['seconds'].mean():,.1f}",
+            "samples/s": f"{frame['samples_per_second'].mean():,.1f}",
+            "speed-up": f"{frame['samples_per_second'].mean() / base['samples_per_second'].mean():.2f}×",
+            "val. accuracy": accuracy(frame["validation"]),
+            "per seed": ", ".join(f"{a:.3f}" for a in frame.sort_values("seed")["validation"])}
 
 
-def accuracy(values) -> str:
-    values = pd.Series(values, dtype=float)
-    if len(values) == 1:
-        return f"{values.iloc[0]:.3f}"
-    return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
+def markdown(frame: pd.DataFrame) -> str:
+    """A pipe table; columns of numbers (and n/a, –) are right-aligned."""
+    def numbers(column) -> bool:
+        return all(NUMBER.fullmatch(str(v)) for v in frame[column])
+
+    rule_ = "|" + "|".join("---:" if numbers(c) else "---" for c in frame.columns) + "|"
+    lines = ["| " + " | ".join(map(str, values)) + " |" for values in [frame.columns, *frame.to_numpy()]]
+    return "\n".join([lines[0], rule_, *lines[1:]])
 
 
-def per_seed(frame: pd.DataFrame) -> str:
-    return ", ".join(f"{a:.3f}" for a in frame.sort_values("seed")["val_accuracy"])
-
-
-def markdown(frame: pd.DataFrame, right: tuple[str, ...] = ()) -> str:
-    """A pipe table; the columns in ``right`` are right-aligned (numbers)."""
-    head = "| " + " | ".join(frame.columns) + " |"
-    rule = "|" + "|".join("---:" if c in right else "---" for c in frame.columns) + "|"
-    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([head, rule, *body])
-
-
-def source(*stems: str) -> str:
-    return "Source: " + ", ".join(f"`results/{s}.json`" for s in stems) + "."
+def source(*names: str) -> str:
+    return "Source: " + ", ".join(f"`course_utils/assets/results/{n}.json`" for n in names) + "."
 
 
 # ----------------------------------------------------------------------------- the tables
 
 def table_files() -> str:
+    """Every speed.py results file: where it ran, what it measured, how its recipe ordered the batches."""
+    names = sorted(p.name[:-5] for p in results.results_dir().iterdir() if p.name.endswith(".json"))
+    return markdown(pd.DataFrame([
+        {"file": f"`{n}.json`", "device": hardware(d["device"]), "checkpoint": d["checkpoint"],
+         "sentences": f"{d['train_samples']:,}", "seeds": seeds_text(d["seeds"]), "what": d["what"],
+         "recipe's batch order": d["recipe_order"]} for n in names if n != GRID for d in [record(n)]]))
+
+
+def single_seed(*names: str) -> str:
+    """One row per run of one-seed comparisons: speed, memory, and accuracy without a verdict."""
     rows = []
-    for stem, info in FILES.items():
-        data = report(stem)
-        frame = runs(stem)
-        rows.append({"file": f"`{stem}.json`", "device": hardware(data["device"]),
-                     "checkpoint": data["checkpoint"], "sentences": f"{data['train_samples']:,}",
-                     "seeds": seeds_text(frame["seed"]), "what": info["what"], "recipe's batch order": info["order"]})
-    return markdown(pd.DataFrame(rows), right=("sentences",))
-
-
-def table_gpu_epoch() -> str:
-    stems = ("gpu_distilbert_epoch", "gpu_minilm_epoch")
-    rows = []
-    for stem in stems:
-        data, frame = report(stem), runs(stem)
-        base = frame.loc[frame["config"] == "a", "samples_per_second"].iloc[0]
-        model = data["checkpoint"] if data["accuracy_meaningful"] else RANDOM_WEIGHTS
-        for r in frame.itertuples():
-            rows.append({"model": model, "configuration": label(r.name),
-                         "train s": f"{r.train_seconds:.1f}", "samples/s": speed(r.samples_per_second),
-                         "speed-up": times(r.samples_per_second / base), "peak GPU MB": f"{r.peak_memory_mb:,.0f}",
-                         "val. accuracy": f"{r.val_accuracy:.3f}" if data["accuracy_meaningful"] else "n/a"})
-    data = report(stems[0])
-    caption = (f"{data['device']}, one epoch of {data['train_samples']:,} sentences, max length {data['max_length']}, "
-               f"one seed; {versions(stems[0])}. The recipe served its batches in {TRAINER_ORDER}. " + source(*stems))
-    return caption + "\n\n" + markdown(pd.DataFrame(rows), right=("train s", "samples/s", "speed-up", "peak GPU MB",
-                                                                  "val. accuracy"))
-
-
-def _ladder(stem: str, labels: dict[str, str]) -> str:
-    data, frame = report(stem), runs(stem)
-    names = list(dict.fromkeys(frame["name"]))
-    mean = frame.groupby("name", sort=False)["samples_per_second"].mean()
-    rows = [{"configuration": labels.get(name, label(name)), "samples/s (mean)": speed(mean[name]),
-             "speed-up": times(mean[name] / mean[names[0]]),
-             "val. accuracy, mean ± sd": accuracy(frame.loc[frame["name"] == name, "val_accuracy"]),
-             "per seed": per_seed(frame[frame["name"] == name])} for name in names]
-    caption = (f"{data['device']}, {data['checkpoint']}, {data['train_samples']:,} sentences, max length "
-               f"{data['max_length']}, seeds {seeds_text(frame['seed'])} (every configuration trained once per "
-               f"seed on the same sentences); {versions(stem)}. " + source(stem))
-    return caption + "\n\n" + markdown(pd.DataFrame(rows), right=("samples/s (mean)", "speed-up",
-                                                                  "val. accuracy, mean ± sd"))
+    for name in names:
+        data, frame = record(name), runs(name)
+        for i in range(len(frame)):
+            r = row(frame["name"][i], frame.iloc[[i]], frame.iloc[[0]])
+            rows.append({"model": data["checkpoint"] if data["accuracy_meaningful"] else RANDOM_WEIGHTS, **r,
+                         "val. accuracy": r["val. accuracy"] if data["accuracy_meaningful"] else "n/a",
+                         "peak MB": f"{frame['peak_memory_mb'][i]:,.0f}"})
+    caption = (f"{about(record(names[0]))}; one epoch, one seed, so the accuracies are not compared (the rule needs "
+               f"two seeds or more). The recipe's batches: {record(names[0])['recipe_order']}. " + source(*names))
+    return caption + "\n\n" + markdown(pd.DataFrame(rows).drop(columns=["seeds", "per seed"]))
 
 
 def table_cpu_ladder() -> str:
-    return _ladder("cpu_minilm_ladder_4000_seeds", {
-        "old notebook (batch 8, fp32, random batches)": "reference (batch 8, fp32, random order)",
-        "+ length-grouped batches, Trainer's order": "+ length-grouped batches, the `Trainer`'s order",
-        "+ the same batches in random order": "+ the same batches in random order (= the recipe on a CPU)",
-    })
+    name = "cpu_minilm_ladder_4000_seeds"
+    data, frame = record(name), runs(name)
+    rungs = [rung for _, rung in frame.groupby("name", sort=False)]
+    rows = [{**row(rung["name"].iloc[0], rung, rungs[0]),
+             "minus the rung above (95% interval)": rule(rung, above, "this rung", "the rung above") if i else ""}
+            for i, (above, rung) in enumerate(zip([None, *rungs], rungs))]
+    caption = (f"{data['checkpoint']}, {about(data)}; every rung trained once per seed on the same sentences; the last "
+               "rung is the recipe on a CPU. " + source(name))
+    return caption + "\n\n" + markdown(pd.DataFrame(rows))
 
 
-def _budget_frames() -> dict[str, pd.DataFrame]:
+def budget_frames() -> dict[str, tuple[str, pd.DataFrame]]:
     """The 24,000-sentence runs: the reference and the recipe (random order) over six seeds, and the
     recipe in the Trainer's order at two learning rates over three."""
     old, recipe = runs("cpu_minilm_seeds_24000"), runs("cpu_minilm_recipe_24000")
     more = runs("cpu_minilm_seeds_24000_more")
-    return {
-        "reference": pd.concat([old[old["config"] == "a"], more[more["config"] == "a"]]),
-        "recipe": pd.concat([recipe[recipe["config"] == "b"], more[more["config"] == "b"]]),
-        "trainer_1e-4": old[old["config"] == "b"],
-        "trainer_2e-4": old[old["config"] == "c"],
-    }
-
-
-def paired(a: pd.DataFrame, b: pd.DataFrame) -> pd.Series:
-    """b's accuracy minus a's, seed by seed (the seeds both have)."""
-    return (b.set_index("seed")["val_accuracy"] - a.set_index("seed")["val_accuracy"]).dropna().sort_index()
+    pick = lambda frame, letter: frame[frame["config"] == letter]  # noqa: E731
+    return {"reference": ("(a) reference settings (batch 8, lr 5e-5, fp32, random order)",
+                          pd.concat([pick(old, "a"), pick(more, "a")])),
+            "recipe": ("**(b) the recipe** (batch 32, lr 1e-4, random order)",
+                       pd.concat([pick(recipe, "b"), pick(more, "b")])),
+            "trainer": ("the recipe in the `Trainer`'s order, lr 1e-4", pick(old, "b")),
+            "trainer 2e-4": ("the recipe in the `Trainer`'s order, lr 2e-4", pick(old, "c"))}
 
 
 def table_cpu_budget() -> str:
-    f = _budget_frames()
-    labels = {"reference": "(a) reference settings (batch 8, lr 5e-5, fp32, random order)",
-              "recipe": "**(b) the recipe** (batch 32, lr 1e-4, random order)",
-              "trainer_1e-4": "the recipe in the `Trainer`'s order, lr 1e-4",
-              "trainer_2e-4": "the recipe in the `Trainer`'s order, lr 2e-4"}
-    rows = []
-    for key, frame in f.items():
-        base = f["reference"][f["reference"]["seed"].isin(frame["seed"])]  # the reference over the same seeds
-        rows.append({"configuration": labels[key], "seeds": seeds_text(frame["seed"]),
-                     "train s (mean)": f"{frame['train_seconds'].mean():.0f}",
-                     "samples/s (mean)": speed(frame["samples_per_second"].mean()),
-                     "speed-up": times(frame["samples_per_second"].mean() / base["samples_per_second"].mean()),
-                     "val. accuracy, mean ± sd": accuracy(frame["val_accuracy"]), "per seed": per_seed(frame)})
-    data = report("cpu_minilm_recipe_24000")
-    caption = (f"{data['device']}, {data['checkpoint']}, {data['train_samples']:,} sentences (the `cpu` profile's "
-               f"budget), max length {data['max_length']}; {versions('cpu_minilm_recipe_24000')}. Each speed-up is "
-               "against the reference's runs with the same seeds. " +
-               source("cpu_minilm_seeds_24000", "cpu_minilm_recipe_24000", "cpu_minilm_seeds_24000_more"))
-    lines = [caption, "", markdown(pd.DataFrame(rows), right=("train s (mean)", "samples/s (mean)", "speed-up",
-                                                              "val. accuracy, mean ± sd")), ""]
-    for key in ("recipe", "trainer_1e-4"):
-        diff = paired(f["reference"], f[key])
-        se = diff.std(ddof=1) / math.sqrt(len(diff))
-        lines.append(f"- {labels[key].replace('**', '')} minus (a), paired by seed ({seeds_text(diff.index)}): "
-                     + ", ".join(f"{d:+.3f}" for d in diff) + f"; mean {diff.mean():+.4f}, standard error {se:.4f}.")
-    pairs = f["reference"].set_index("seed")["samples_per_second"]
-    ratio = f["recipe"].set_index("seed")["samples_per_second"] / pairs
+    f = budget_frames()
+    reference = f["reference"][1]
+    rows = [row(label, frame, reference) for label, frame in f.values()]
+    lines = [f"- {label.replace('**', '')} minus (a), paired by seed ({seeds_text(frame['seed'])}): "
+             f"{rule(frame, reference, 'it', '(a)')}." for key, (label, frame) in f.items() if key != "reference"]
+    pairs = reference.set_index("seed")["samples_per_second"]
+    ratio = f["recipe"][1].set_index("seed")["samples_per_second"] / pairs
     lines.append(f"- Speed-up of single pairs (same seed): {ratio.min():.2f}× to {ratio.max():.2f}×; the reference "
-                 f"ran at {speed(pairs.min())} to {speed(pairs.max())} samples/s.")
-    return "\n".join(lines)
+                 f"ran at {pairs.min():,.1f} to {pairs.max():,.1f} samples/s.")
+    data = record("cpu_minilm_recipe_24000")
+    caption = (f"{data['checkpoint']}, {about(data)} (the `cpu` profile's budget). Each speed-up is against the "
+               "reference's runs with the same seeds; each difference is paired by seed, with its 95% interval. "
+               + source("cpu_minilm_seeds_24000", "cpu_minilm_recipe_24000", "cpu_minilm_seeds_24000_more"))
+    return "\n".join([caption, "", markdown(pd.DataFrame(rows)), "", *lines])
 
 
 def table_batch_order_experiment() -> str:
     ladder, recipe = runs("cpu_minilm_ladder_shuffled_groups_4000"), runs("cpu_minilm_shuffled_groups_24000")
     grouped = ladder[ladder["name"] == "+ length-grouped batches"]
-    rows = [{"sentences": f"{report(stem)['train_samples']:,}", "configuration": label,
-             "val. accuracy, mean ± sd": accuracy(frame["val_accuracy"]), "per seed": per_seed(frame)}
-            for stem, label, frame in (("cpu_minilm_ladder_shuffled_groups_4000",
-                                        "+ length-grouped batches, in random order", grouped),
-                                       ("cpu_minilm_shuffled_groups_24000", "the recipe, batches in random order",
-                                        recipe))]
+    rows = [{"sentences": n, **row(label, frame, frame)} for n, label, frame in (
+        ("4,000", "+ length-grouped batches, in random order", grouped),
+        ("24,000", "the recipe, batches in random order", recipe))]
     caption = ("The experiment that found the random order: the `Trainer`'s own sampler, patched to serve its "
                "batches in random order. Accuracy only (some runs shared the CPU). " +
                source("cpu_minilm_ladder_shuffled_groups_4000", "cpu_minilm_shuffled_groups_24000"))
-    return caption + "\n\n" + markdown(pd.DataFrame(rows), right=("sentences", "val. accuracy, mean ± sd"))
+    return caption + "\n\n" + markdown(pd.DataFrame(rows)[["sentences", "configuration", "val. accuracy",
+                                                             "per seed"]])
 
 
-def table_cpu_distilbert() -> str:
-    data, frame = report("cpu_distilbert_compare"), runs("cpu_distilbert_compare")
-    base = frame["samples_per_second"].iloc[0]
-    rows = [{"configuration": label(r.name),
-             "train s": f"{r.train_seconds:.1f}", "samples/s": speed(r.samples_per_second),
-             "speed-up": times(r.samples_per_second / base)} for r in frame.itertuples()]
-    caption = (f"Speed only: DistilBERT shapes with random weights, {data['device']}, {data['train_samples']:,} "
-               f"sentences, max length {data['max_length']}, one seed; the recipe in {TRAINER_ORDER}. "
-               + source("cpu_distilbert_compare"))
-    return caption + "\n\n" + markdown(pd.DataFrame(rows), right=("train s", "samples/s", "speed-up"))
+def summary_line(data: dict, settings: str, frame: pd.DataFrame, base: pd.DataFrame, meaningful=True) -> dict:
+    """One line of the summary: ``frame`` (the recipe's runs) against ``base`` (the reference's, same seeds)."""
+    base = base[base["seed"].isin(frame["seed"])]
+    compared = rule(frame, base, "the recipe", "the reference") if len(frame) > 1 else "one seed: not compared"
+    return {"hardware": hardware(data["device"]), "checkpoint": data["checkpoint"] if meaningful else RANDOM_WEIGHTS,
+            "settings": settings, "sentences": f"{data['train_samples']:,}", "seeds": str(len(frame)),
+            "training time (reference)": f"{frame['seconds'].mean():.0f} s ({base['seconds'].mean():.0f} s)",
+            "speed-up": row("", frame, base)["speed-up"],
+            "val. accuracy (reference)": f"{accuracy(frame['validation'])} ({accuracy(base['validation'])})"
+            if meaningful else "n/a", "accuracy by the rule": compared if meaningful else "n/a"}
 
 
 def table_summary() -> str:
     """One line per measured comparison, for the main README."""
     rows = []
-    for stem in ("gpu_distilbert_epoch", "gpu_minilm_epoch"):
-        data, frame = report(stem), runs(stem)
-        a = frame[frame["config"] == "a"].iloc[0]
-        for r in frame[frame["config"] != "a"].itertuples():
-            rows.append({"hardware": hardware(data["device"]),
-                         "checkpoint": data["checkpoint"] if data["accuracy_meaningful"] else RANDOM_WEIGHTS,
-                         "settings": re.sub(r"^\(\w\) fast recipe", "recipe", label(r.name))
-                         + ", the `Trainer`'s order",
-                         "sentences": f"{data['train_samples']:,}", "seeds": "1",
-                         "training time (reference)": f"{r.train_seconds:.0f} s ({a.train_seconds:.0f} s)",
-                         "speed-up": times(r.samples_per_second / a.samples_per_second),
-                         "val. accuracy (reference)": (f"{r.val_accuracy:.3f} ({a.val_accuracy:.3f})"
-                                                       if data["accuracy_meaningful"] else "n/a")})
-    f, data = _budget_frames(), report("cpu_minilm_recipe_24000")
-    for key, settings in (("recipe", "recipe (batch 32, lr 1e-4), random order"),
-                          ("trainer_1e-4", "recipe (batch 32, lr 1e-4), the `Trainer`'s order")):
-        frame = f[key]
-        base = f["reference"][f["reference"]["seed"].isin(frame["seed"])]
-        rows.append({"hardware": hardware(data["device"]), "checkpoint": data["checkpoint"], "settings": settings,
-                     "sentences": f"{data['train_samples']:,}", "seeds": str(frame["seed"].nunique()),
-                     "training time (reference)": f"{frame['train_seconds'].mean():.0f} s "
-                                                  f"({base['train_seconds'].mean():.0f} s)",
-                     "speed-up": times(frame["samples_per_second"].mean() / base["samples_per_second"].mean()),
-                     "val. accuracy (reference)": f"{accuracy(frame['val_accuracy'])} "
-                                                  f"({accuracy(base['val_accuracy'])})"})
+    for name in ("gpu_distilbert_epoch", "gpu_minilm_epoch"):
+        data, frame = record(name), runs(name)
+        rows += [summary_line(data, recipe["name"].iloc[0][4:] + ", the `Trainer`'s order", recipe,
+                              frame[frame["config"] == "a"], data["accuracy_meaningful"])
+                 for _, recipe in frame[frame["config"] != "a"].groupby("name", sort=False)]
+    data, f = record("cpu_minilm_recipe_24000"), budget_frames()
+    rows += [summary_line(data, f"recipe (batch 32, lr 1e-4), {order}", f[key][1], f["reference"][1])
+             for key, order in (("recipe", "random order"), ("trainer", "the `Trainer`'s order"))]
     caption = ("The reference settings: batch 8, learning rate 5e-5, fp32, random order. Times are means over the "
-               "seeds; accuracies are mean ± sd over the seeds, on the 872 validation sentences.")
-    return caption + "\n\n" + markdown(pd.DataFrame(rows), right=("sentences", "seeds", "training time (reference)",
-                                                                  "speed-up", "val. accuracy (reference)"))
+               "seeds; accuracies are mean ± sd over the seeds, on the 872 validation sentences; the last column is "
+               "the recipe's accuracy minus the reference's, paired by seed, with its 95% interval. " + stats.RULE)
+    return caption + "\n\n" + markdown(pd.DataFrame(rows))
 
 
 def table_strategies() -> str:
-    """Notebook 9's grid: validation accuracy (mean ± sd over seeds) per strategy and labelled-data size."""
-    data = report("strategies_cpu_minilm")
-    frame = pd.DataFrame(data["results"])
-    grouped = frame.groupby(["strategy", "size"])
-    cells = grouped["accuracy"].agg(lambda a: accuracy(a)).unstack("size")
-    order = list(dict.fromkeys(frame["strategy"]))
-    cells = cells.reindex(order)
-    cells.columns = [f"{size:,} sentences" for size in cells.columns]
-    largest = frame[frame["size"] == max(data["sizes"])].groupby("strategy")
-    cells["training time at the largest size"] = largest["seconds"].mean().reindex(order).map("{:.0f} s".format)
-    cells["trainable parameters"] = largest["trainable"].first().reindex(order).map("{:,}".format)
-    cells["value used (largest size)"] = pd.Series({s: f"{v[str(max(data['sizes']))]:g}"
-                                                   for s, v in data["chosen"].items()}).reindex(order)
-    note = (f"{data['checkpoint']}, {hardware(data['device'])}; validation accuracy, mean ± sd over seeds "
-            f"{seeds_text(frame['seed'])}, each seed drawing its own labelled sentences; each strategy's learning "
-            f"rate (C for `features`) chosen on a {data['tuning_sentences']:,}-sentence slice of the training set, "
-            f"at the smallest size. From `benchmarks/results/strategies_cpu_minilm.json`; notebook 9 explains "
-            f"the strategies, and why LoRA dips at 1,000 sentences (too few optimizer steps).")
-    frame_out = cells.rename_axis("strategy").reset_index()
-    return note + "\n\n" + markdown(frame_out, right=tuple(c for c in frame_out.columns if c != "strategy"))
+    """The strategies grid: accuracy per strategy and size, the rule's verdict at each size, the chosen values."""
+    data = record(GRID)
+    cells, seeds = results.summary(data), len(data["seeds"])
+    counts = results.final_runs(data).groupby(["strategy", "size"]).size()
+    order = list(cells.index.get_level_values("strategy").unique())
+    accuracy_at, values_at, lines = {}, {}, []
+    for n in data["sizes"]:
+        here = cells.xs(n, level="size") if n in cells.index.get_level_values("size") else cells.iloc[:0]
+        accuracy_at[f"{n:,} sentences"] = {s: f"{c.accuracy:.3f} ± {c.sd:.3f}" + (
+            "" if counts[s, n] == seeds else f" ({counts[s, n]} of {seeds} seeds)") for s, c in here.iterrows()}
+        values_at[f"{n:,} sentences"] = {s: f"{by[str(n)]:g}" for s, by in data["chosen"].items() if str(n) in by}
+        complete = here[[counts[s, n] == seeds for s in here.index]]
+        if complete.empty:
+            continue
+        best, ties, beaten = complete["accuracy"].idxmax(), [], []
+        for other in complete.index.drop(best):
+            difference = results.compare_at(data, n, best, other)
+            if difference.low > 0:
+                beaten.append(other)
+            else:
+                ties.append(f"{other} {interval(difference)}")
+        lines.append(f"- **{n:,} sentences**: best {best} ({complete.loc[best, 'accuracy']:.3f})"
+                     + (f"; the seeds cannot tell it apart from {', '.join(ties)}" if ties else "")
+                     + (f"; it beats {', '.join(beaten)}" if beaten else "") + ".")
+    table = pd.DataFrame(accuracy_at).reindex(order).fillna("–")
+    table["trainable parameters"] = [f"{cells.loc[s, 'trainable'].iloc[-1]:,}" for s in order]
+    table.index = [f"{s} (floor)" if s in FLOORS else s for s in order]
+    values = pd.DataFrame(values_at).reindex([s for s in order if s in data["chosen"]]).fillna("–")
+    values.insert(0, "tuned", [hyperparameter(s) for s in values.index])
+    problems = results.check_grid(data)
+    caption = (f"{data['checkpoint']}, {hardware(data['device'])}; validation accuracy, mean ± sd over seeds "
+               f"{seeds_text(data['seeds'])}, each seed drawing its own labelled sentences; each strategy's value "
+               f"(learning rate, or C for the logistic regressions) chosen at each size on a "
+               f"{data['tuning_sentences']:,}-sentence tuning slice (the protocol of `course_utils.grid`). The floors: "
+               f"tfidf (no pretrained network) and scratch (the same network from random weights). Below the table, "
+               f"each size's best strategy against the others, paired by seed (95% interval). {stats.RULE} "
+               + source(GRID))
+    checks = "Checks (`course_utils.results.check_grid`): " + ("; ".join(problems) or "none failed") + "."
+    return "\n".join([caption, "", markdown(table.rename_axis("strategy").reset_index()), "", *lines, "",
+                      "The values chosen:", "", markdown(values.rename_axis("strategy").reset_index()), "", checks])
 
 
 def table_course_times() -> str:
     """Wall time of every notebook, per recorded ``make execute`` run (benchmarks/course_runs/*.json)."""
     records = sorted(COURSE_RUNS.glob("*.json"))
     if not records:
-        raise FileNotFoundError(f"No recorded course run in {COURSE_RUNS.relative_to(ROOT)}: "
+        raise FileNotFoundError(f"No recorded course run in {COURSE_RUNS}: "
                                 "run `make execute ... RECORD=benchmarks/course_runs/NAME.json` first.")
     columns = {}
     for path in records:
-        data = json.loads(path.read_text())
+        data = files.read_json(path, "The course run record")
         title = f"{data['profile']}, {data['checkpoint']}, {data['device']}"
-        columns[title] = {name: f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
-                          for name, seconds in sorted(data["notebook_seconds"].items())}
+        columns[title] = {name.removesuffix(".ipynb"): f"{s / 60:.1f} min" if s >= 90 else f"{s:.0f} s"
+                          for name, s in sorted(data["notebook_seconds"].items())}
         columns[title]["all notebooks"] = f"{data['total_seconds'] / 60:.1f} min"
-    frame = pd.DataFrame(columns).rename_axis("notebook").reset_index()
-    frame["notebook"] = frame["notebook"].str.replace(".ipynb", "", regex=False)
     note = ("Wall time of each notebook run top to bottom by `make execute` (kernel start included), "
             f"from {', '.join(f'`{p.relative_to(ROOT)}`' for p in records)}.")
-    return note + "\n\n" + markdown(frame, right=tuple(columns))
+    return note + "\n\n" + markdown(pd.DataFrame(columns).rename_axis("notebook").reset_index())
 
 
 TABLES: dict[str, Callable[[], str]] = {
@@ -362,20 +302,15 @@ TABLES: dict[str, Callable[[], str]] = {
     "strategies": table_strategies,
     "summary": table_summary,
     "files": table_files,
-    "gpu-epoch": table_gpu_epoch,
+    "gpu-epoch": lambda: single_seed("gpu_distilbert_epoch", "gpu_minilm_epoch"),
     "cpu-ladder": table_cpu_ladder,
     "cpu-budget": table_cpu_budget,
     "batch-order-experiment": table_batch_order_experiment,
-    "cpu-distilbert": table_cpu_distilbert,
+    "cpu-distilbert": lambda: single_seed("cpu_distilbert_compare"),
 }
 
 
 # ----------------------------------------------------------------------------- the READMEs
-
-def undescribed() -> list[str]:
-    """Results files that FILES does not describe."""
-    return sorted(p.stem for p in RESULTS.glob("*.json") if p.stem not in FILES)
-
 
 def render(text: str, where: str = "README") -> str:
     """``text`` with every marked block replaced by its table."""
@@ -383,8 +318,7 @@ def render(text: str, where: str = "README") -> str:
         name = match["name"]
         if name not in TABLES:
             raise KeyError(f"{where}: unknown table {name!r} in a results marker; the tables are {sorted(TABLES)}.")
-        return (f"<!-- results:{name}:start -->\n{GENERATED}\n\n{TABLES[name]()}\n\n"
-                f"<!-- results:{name}:end -->")
+        return f"<!-- results:{name}:start -->\n{GENERATED}\n\n{TABLES[name]()}\n\n<!-- results:{name}:end -->"
 
     return MARKER.sub(replace, text)
 
@@ -393,34 +327,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="change nothing; fail if a README is out of date")
     parser.add_argument("--print", metavar="NAME", choices=sorted(TABLES), help="print one table")
-    parser.add_argument("files", nargs="*", type=Path,
-                        help="READMEs to update (default: benchmarks/README.md and README.md)")
+    parser.add_argument("files", nargs="*", type=Path, help="READMEs to update (default: all three)")
     args = parser.parse_args(argv)
-    missing = undescribed()
-    if missing:
-        print(f"results files not described in benchmarks/tables.py FILES: {missing}; add what each measured.",
-              file=sys.stderr)
-        return 1
     if args.print:
         print(TABLES[args.print]())
         return 0
     stale = []
     for path in args.files or READMES:
-        if not path.exists():
-            continue  # e.g. README.md before it has markers
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
         new = render(text, path.name)
         if new != text:
-            stale.append(path)
+            stale.append(str(path))
             if not args.check:
-                path.write_text(new)
-    shown = [str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p) for p in stale]
+                files.write_text(path, new)
     if args.check and stale:
-        print(f"out of date: {', '.join(shown)}; run python benchmarks/tables.py", file=sys.stderr)
+        print(f"out of date: {', '.join(stale)}; run python benchmarks/tables.py", file=sys.stderr)
         return 1
-    print(("updated: " + ", ".join(shown)) if stale and not args.check else "the results tables are up to date")
+    print(("updated: " + ", ".join(stale)) if stale and not args.check else "the results tables are up to date")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except (KeyError, OSError, ValueError) as err:  # a results file or README to fix: its message, no traceback
+        raise SystemExit(f"tables.py: {err.args[0] if isinstance(err, KeyError) else err}") from None

@@ -1,178 +1,117 @@
-"""benchmarks/: speed.py (a smoke run with the tiny model and the sample, both modes, the JSON
-report), its configurations (the ladder ends with the course's recipe), tables.py (the READMEs'
-results tables match the committed results files), and the GPU scripts (no machine's paths)."""
+"""benchmarks/: speed.py (a smoke run with the tiny model and the sample, its record, its configurations),
+tables.py (the READMEs' tables match the results files, by the rule of course_utils.stats), the GPU scripts."""
 
-import importlib.util
+import importlib
 import json
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def speed():
-    yield _load("speed")
-    sys.modules.pop("bench_speed", None)
-
-
-@pytest.fixture(scope="module")
-def tables():
-    yield _load("tables")
-    sys.modules.pop("bench_tables", None)
-
-
+BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
 TINY = ["--checkpoint", "tiny-distilbert", "--data", "sample", "--samples", "32", "--profile", "smoke", "--no-warm-up"]
 
 
-# ----------------------------------------------------------------------------- speed.py: runs
+@pytest.fixture(scope="module")
+def bench():
+    """benchmarks/speed.py and tables.py, imported as their scripts run (benchmarks/ on sys.path)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.syspath_prepend(str(BENCHMARKS))
+        yield importlib.import_module("speed"), importlib.import_module("tables")
+
+
+@pytest.fixture
+def results_copy(bench, tmp_path, monkeypatch):
+    """A copy of the results folder that read_results reads instead of the shipped one."""
+    folder = tmp_path / "results"
+    shutil.copytree(bench[1].results.results_dir(), folder)
+    monkeypatch.setattr(bench[1].results, "results_dir", lambda: folder)
+    return folder
+
+
+# ----------------------------------------------------------------------------- speed.py
 
 
 @pytest.mark.slow
-def test_compare_mode_over_two_seeds_writes_table_summary_and_json(speed, tmp_path, capsys):
+def test_compare_mode_over_two_seeds_writes_the_record(bench, tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert speed.main([*TINY, "--seeds", "1,2", "--json", str(out)]) == 0
-    report = json.loads(out.read_text())
-    assert report["seeds"] == [1, 2]
-    assert [(r["name"][:3], r["seed"]) for r in report["results"]] == [("(a)", 1), ("(b)", 1), ("(a)", 2), ("(b)", 2)]
-    for r in report["results"]:
-        assert r["samples"] == 32 and r["train_seconds"] > 0
-        assert r["samples_per_second"] == pytest.approx(32 / r["train_seconds"])
-        assert 0.0 <= r["val_accuracy"] <= 1.0 and r["peak_memory_mb"] > 0
-    a, b = report["results"][:2]
-    assert (a["batch_size"], a["precision"], a["optim"], a["batch_order"]) == (8, "fp32", "adamw_torch", "random order")
-    assert b["batch_size"] == 32 and "length_grouped_order" in b["batch_order"]
-    summary_a, summary_b = report["summary"]
-    assert summary_a["runs"] == summary_b["runs"] == 2 and summary_a["speedup"] == 1.0
-    runs_b = [r for r in report["results"] if r["name"].startswith("(b)")]
-    assert summary_b["val_accuracies"] == [r["val_accuracy"] for r in runs_b]
-    assert summary_b["samples_per_second"] == pytest.approx(sum(r["samples_per_second"] for r in runs_b) / 2)
-    assert report["speedup_b_over_a"] == pytest.approx(summary_b["speedup"])
-    difference = summary_b["val_accuracy_mean"] - summary_a["val_accuracy_mean"]
-    assert report["accuracy_b_minus_a"] == pytest.approx(difference)
-    assert report["accuracy_meaningful"] is False  # random weights: speed only
-    assert report["validation_samples"] == 200 and report["train_samples"] == 32
-    assert report["checkpoint"] == "tiny-distilbert" and report["data"] == "sample"  # names only, no machine paths
-    printed = capsys.readouterr().out
-    assert "over 2 seeds (1, 2)" in printed and "(b)/(a) samples per second" in printed
+    assert bench[0].main([*TINY, "--seeds", "1,2", "--json", str(out), "--what", "a smoke run"]) == 0
+    record = json.loads(out.read_text())
+    assert {"checkpoint", "data", "device", "versions", "code", "runs"} <= set(record)  # the grid's shape
+    assert record["device"]["kind"] == "cpu" and record["device"]["threads"] >= 1
+    assert (record["checkpoint"], record["data"], record["seeds"], record["what"]) == ("tiny-distilbert", "sample",
+                                                                                      [1, 2], "a smoke run")
+    assert [(r["name"][:3], r["seed"]) for r in record["runs"]] == [("(a)", 1), ("(b)", 1), ("(a)", 2), ("(b)", 2)]
+    for r in record["runs"]:
+        assert r["samples"] == 32 and r["samples_per_second"] == pytest.approx(32 / r["seconds"])
+        assert 0 <= r["validation"] <= 1 and r["peak_memory_mb"] > 0
+    a, b = record["runs"][:2]
+    assert (a["batch_size"], a["learning_rate"], a["precision"], a["optim"], a["batch_order"]) == (
+        8, 5e-5, "fp32", "adamw_torch", "random order")
+    assert b["batch_size"] == 32 and "order_by_length" in b["batch_order"] and b["optim"] != "adamw_torch"
+    assert "the recipe's accuracy minus the reference's: " in capsys.readouterr().out  # the rule, over two seeds
 
 
 @pytest.mark.slow
-def test_ladder_mode_trains_every_rung_in_its_order(speed, tmp_path, capsys):
+def test_ladder_mode_trains_every_rung_in_its_order(bench, tmp_path, capsys):
     out = tmp_path / "ladder.json"
-    assert speed.main([*TINY, "--mode", "ladder", "--json", str(out)]) == 0
-    orders = [r["batch_order"] for r in json.loads(out.read_text())["results"]]
-    assert orders[0] == "random order" and "group_by_length" in orders[2] and "length_grouped_order" in orders[3]
-    assert "recipe / reference settings" in capsys.readouterr().out
+    assert bench[0].main([*TINY, "--mode", "ladder", "--json", str(out), "--what", "a smoke ladder"]) == 0
+    runs = json.loads(out.read_text())["runs"]
+    assert [r["batch_order"].split()[0] for r in runs] == ["random", "random", "the", "length-grouped",
+                                                           "length-grouped"]
+    assert "accuracy not compared: the rule needs two seeds" in capsys.readouterr().out
 
 
 @pytest.mark.slow
-def test_skip_reference_measures_only_the_recipe(speed, tmp_path, capsys):
+def test_skip_reference_measures_only_the_recipe(bench, tmp_path, capsys):
     out = tmp_path / "skip.json"
-    assert speed.main([*TINY, "--skip-reference", "--variants", "16:2e-3", "--json", str(out)]) == 0
-    report = json.loads(out.read_text())
-    assert [r["name"][:3] for r in report["results"]] == ["(b)", "(c)"]
-    assert report["results"][1]["batch_size"] == 16 and report["results"][1]["learning_rate"] == 2e-3
-    assert report["speedup_b_over_a"] is None and report["accuracy_b_minus_a"] is None  # there is no (a)
-    assert "(a) left out" in capsys.readouterr().out
+    assert bench[0].main([*TINY, "--skip-reference", "--variants", "16:2e-3", "--json", str(out), "--what", "x"]) == 0
+    runs = json.loads(out.read_text())["runs"]
+    assert [(r["name"][:3], r["batch_size"], r["learning_rate"]) for r in runs] == [("(b)", 32, 1e-3),
+                                                                                   ("(c)", 16, 2e-3)]
+    assert "minus the reference" not in capsys.readouterr().out  # no reference to compare with
 
 
-# ----------------------------------------------------------------------------- speed.py: configurations
-
-
-def test_the_ladder_ends_with_the_course_recipe_on_a_cpu(speed, tmp_path):
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_the_ladder_starts_at_the_reference_and_ends_at_the_recipe(bench, device):
+    """Built, not run, so the GPU ladder is checked on any machine."""
     from course_utils.settings import get_settings
 
-    settings = get_settings("smoke", env={})
-    configs = speed.ladder(str(tmp_path), settings, 64, compile=False, device="cpu")
-    first, last = configs[0], configs[-1]
-    assert first.kwargs["per_device_train_batch_size"] == 8 and first.kwargs["learning_rate"] == 5e-5
-    assert first.order == "random" and first.kwargs["train_sampling_strategy"] == "random"
-    by_name = {c.name: c for c in configs}
-    assert by_name["+ length-grouped batches, Trainer's order"].kwargs["train_sampling_strategy"] == "group_by_length"
-    assert by_name["+ the same batches in random order"].order == "course"
-    target = speed.recipe(str(tmp_path), settings, 64, "cpu", compile=False)
-    assert speed.recipe_differences(last, target) == {}
-    assert speed.recipe_differences(first, target)  # ... and the check sees a difference when there is one
-    assert last.kwargs["train_sampling_strategy"] == "sequential" and last.pad_to_multiple_of is None
+    speed = bench[0]
+    configs = speed.ladder(get_settings("smoke", env={}), device, compile=True)
+    assert configs[0][1] == speed.reference(device, compile=True)
+    assert configs[0][1]["per_device_train_batch_size"] == 8 and configs[0][1]["order"] == "random"
+    assert configs[-1][1] == {}  # no override left: the recipe itself
+    names = [name for name, _ in configs]
+    assert names[2] == "+ length-grouped batches, the Trainer's order"
+    assert configs[2][1]["train_sampling_strategy"] == "group_by_length"
+    assert names[4:] == (["+ the Trainer's default optimizer"] if device == "cpu" else [
+        "+ mixed precision", "+ the Trainer's default optimizer", "+ 2 loader workers", "+ pad to a multiple of 8",
+        "+ torch.compile (compilation time included)"])
 
 
-def test_the_ladder_ends_with_the_course_recipe_on_a_gpu(speed, tmp_path, monkeypatch):
-    """The GPU rungs, built (not run) on any machine. TrainingArguments refuses bf16 without a GPU,
-    so mixed precision is left out here (the rung stays, empty)."""
-    import course_utils.training as training
-    from course_utils.settings import get_settings
-
-    monkeypatch.setattr(training, "device_kind", lambda: "cuda")
-    for module in (training, speed):
-        monkeypatch.setattr(module, "mixed_precision", lambda device=None: {})
-    settings = get_settings("smoke", env={})
-    configs = speed.ladder(str(tmp_path), settings, 64, compile=True, device="cuda")
-    names = [c.name for c in configs]
-    assert names[4].startswith("+ mixed precision")
-    assert names[5:] == ["+ fused AdamW (adamw_torch_fused)", "+ 2 loader workers, pinned memory",
-                         "+ pad to a multiple of 8", "+ torch.compile"]
-    last = configs[-1]
-    assert last.kwargs["optim"] == "adamw_torch_fused" and last.kwargs["torch_compile"]
-    assert last.kwargs["dataloader_num_workers"] == 2 and last.pad_to_multiple_of == 8
-    assert configs[0].kwargs["dataloader_pin_memory"] is True  # the reference ran on a GPU too
-    assert speed.recipe_differences(last, speed.recipe(str(tmp_path), settings, 64, "cuda", compile=True)) == {}
-
-
-def test_summary_statistics(speed):
-    def result(name, seed, per_second, accuracy):
-        return speed.Result(name, 100, 100 / per_second, per_second, 1.0, accuracy, seed=seed)
-
-    summary = speed.summarize([result("a", 1, 10, 0.80), result("b", 1, 30, 0.84),
-                               result("a", 2, 20, 0.82), result("b", 2, 60, 0.86)])
-    a, b = summary.iloc[0], summary.iloc[1]
-    assert (a["samples_per_second"], b["samples_per_second"]) == (15, 45) and b["speedup"] == 3
-    assert b["val_accuracy_mean"] == pytest.approx(0.85) and b["val_accuracy_sd"] == pytest.approx(0.0141, abs=1e-4)
-    assert speed.b_against_a(summary, True) == pytest.approx((3, 0.04))
-    single = speed.summarize([result("a", 1, 10, 0.8)])
-    assert single["val_accuracy_sd"].isna().all() and "-" in speed.format_summary(single)
-
-
-def test_bad_input_says_what_to_write(speed, tmp_path):
-    assert speed.parse_seeds("42,43") == [42, 43] and speed.parse_seeds(None) == []
-    with pytest.raises(SystemExit, match="whole numbers"):
-        speed.parse_seeds("42;43")
-    with pytest.raises(SystemExit, match="repeated"):
-        speed.parse_seeds("42,42")
+def test_bad_input_says_what_to_write(bench, capsys):
+    speed = bench[0]
+    for argument, value, words in (("--seeds", "42;43", "whole numbers"), ("--seeds", "42,42", "repeated"),
+                                   ("--variants", "64-1e-4", "batch:learning_rate"), ("--samples", "0", "'all'"),
+                                   ("--samples", "many", "'all'"), ("--json", "out.json", "--json needs --what")):
+        with pytest.raises(SystemExit):  # before anything is loaded
+            speed.main(["--checkpoint", "tiny-distilbert", "--data", "sample", argument, value])
+        assert words in capsys.readouterr().err
+    assert speed.parse_seeds("42,43") == [42, 43] and speed.parse_samples("all") is None
     assert speed.parse_variants("64:1e-4,128:2e-4") == [(64, 1e-4), (128, 2e-4)]
-    with pytest.raises(SystemExit, match="batch:learning_rate"):
-        speed.parse_variants("64-1e-4")
-    assert speed.parse_samples("all") is None and speed.parse_samples("2000") == 2000
-    for bad in ("0", "many"):
-        with pytest.raises(SystemExit, match="'all'"):
-            speed.parse_samples(bad)
-    with pytest.raises(SystemExit, match="whole numbers"):  # checked before anything is loaded
-        speed.main(["--checkpoint", "tiny-distilbert", "--data", str(tmp_path), "--seeds", "x"])
 
 
 # ----------------------------------------------------------------------------- tables.py
 
 
-def test_the_readmes_results_tables_match_the_results_files(tables):
-    assert tables.main(["--check"]) == 0, "run: python benchmarks/tables.py"
-    text = (ROOT / "benchmarks" / "README.md").read_text()
-    assert {m["name"] for m in tables.MARKER.finditer(text)} >= {"files", "gpu-epoch", "cpu-ladder", "cpu-budget"}
+def test_the_readmes_results_tables_match_the_results_files(bench):
+    assert bench[1].main(["--check"]) == 0, "run: python benchmarks/tables.py"
 
 
-def test_a_stale_table_fails_the_check_and_an_update_fixes_it(tables, tmp_path, capsys):
-    readme = tmp_path / "README.md"
+def test_a_stale_table_fails_the_check_and_an_update_fixes_it(bench, tmp_path, capsys):
+    tables, readme = bench[1], tmp_path / "README.md"
     readme.write_text("# Results\n\n<!-- results:cpu-ladder:start -->\n| typed | by hand |\n"
                       "<!-- results:cpu-ladder:end -->\n\nafter\n")
     assert tables.main(["--check", str(readme)]) == 1
@@ -183,41 +122,50 @@ def test_a_stale_table_fails_the_check_and_an_update_fixes_it(tables, tmp_path, 
     assert tables.main(["--check", str(readme)]) == 0
 
 
-def test_the_tables_say_where_their_numbers_come_from(tables):
-    ladder = tables.TABLES["cpu-ladder"]()
-    assert "Source: `results/cpu_minilm_ladder_4000_seeds.json`" in ladder
-    # the four rungs, each with a speed-up computed from the file
-    data = json.loads((ROOT / "benchmarks/results/cpu_minilm_ladder_4000_seeds.json").read_text())
-    speeds = {}
-    for r in data["results"]:
-        speeds.setdefault(r["name"], []).append(r["samples_per_second"])
-    means = [sum(v) / len(v) for v in speeds.values()]
-    assert f"{means[-1] / means[0]:.2f}×" in ladder
-    files = tables.TABLES["files"]()
-    assert files.count("predates the random order") == 6  # the GPU runs among them
+def test_the_tables_apply_the_rule(bench):
+    """The committed measurements: a +0.021 gap over three seeds is not a win; a consistent -0.007 is."""
+    ladder = bench[1].TABLES["cpu-ladder"]()
+    assert "| +0.021 (-0.021 to +0.063): the seeds cannot tell them apart |" in ladder
+    assert "lr 1e-4 minus (a), paired by seed (42–44): -0.007 (-0.014 to -0.001): (a) beats it." in (
+        bench[1].TABLES["cpu-budget"]())
 
 
-def test_unknown_tables_and_undescribed_results_files_are_errors(tables, tmp_path, monkeypatch, capsys):
-    readme = tmp_path / "README.md"
+def test_the_strategies_table_reads_the_grid(bench, results_copy):
+    def run(strategy, seed, validation):
+        return dict(strategy=strategy, size=100, value=0.1, seed=seed, validation=validation, positive_share=0.5,
+                    seconds=1.0, trainable=10, steps=200, floor=100)
+
+    accuracies = {"features": (0.79, 0.83, 0.80), "full": (0.80, 0.82, 0.81), "head": (0.70, 0.71, 0.72)}
+    grid = dict(checkpoint="tiny", device="CPU (2 threads)", seeds=[42, 43, 44], sizes=[100], tuning_sentences=50,
+                majority=0.5, chosen={s: {"100": 0.1} for s in accuracies},
+                runs=[run(s, seed, a) for s, values in accuracies.items() for seed, a in zip((42, 43, 44), values)])
+    (results_copy / "strategies_cpu_minilm.json").write_text(json.dumps(grid))
+    table = bench[1].TABLES["strategies"]()
+    assert "best full (0.810); the seeds cannot tell it apart from features +0.003 (" in table
+    assert "; it beats head." in table and "| full | 0.810 ± 0.010 |" in table
+
+
+def test_bad_results_files_and_markers_are_errors(bench, results_copy, tmp_path):
+    tables, readme = bench[1], tmp_path / "README.md"
     readme.write_text("<!-- results:no-such-table:start -->\n<!-- results:no-such-table:end -->\n")
     with pytest.raises(KeyError, match="unknown table 'no-such-table'"):
         tables.main([str(readme)])
-    results = tmp_path / "results"
-    shutil.copytree(ROOT / "benchmarks" / "results", results)
-    (results / "new_run.json").write_text("{}")
-    monkeypatch.setattr(tables, "RESULTS", results)
-    assert tables.main(["--check"]) == 1
-    assert "new_run" in capsys.readouterr().err
-    (results / "new_run.json").unlink()
-    (results / "gpu_minilm_epoch.json").unlink()
-    with pytest.raises(FileNotFoundError, match="gpu_minilm_epoch.json is missing"):
+    (results_copy / "new_run.json").write_text('{"checkpoint": "x"}')  # not written by speed.py
+    with pytest.raises(KeyError, match="new_run.json has no 'device'"):
+        tables.TABLES["files"]()
+    old_grid = dict(checkpoint="x", device="CPU", seeds=[42], sizes=[100], tuning_sentences=1, chosen={}, results=[])
+    (results_copy / "strategies_cpu_minilm.json").write_text(json.dumps(old_grid))
+    with pytest.raises(KeyError, match="strategies_cpu_minilm.json has no 'majority'"):
+        tables.TABLES["strategies"]()
+    (results_copy / "gpu_minilm_epoch.json").unlink()
+    with pytest.raises(FileNotFoundError, match="gpu_minilm_epoch"):
         tables.TABLES["gpu-epoch"]()
 
 
 # ----------------------------------------------------------------------------- the GPU scripts
 
 
-@pytest.mark.parametrize("script", sorted((ROOT / "benchmarks").glob("*.sh")), ids=lambda p: p.name)
+@pytest.mark.parametrize("script", sorted(BENCHMARKS.glob("*.sh")), ids=lambda p: p.name)
 def test_gpu_scripts_carry_no_machine_paths(script):
     text = script.read_text()
     absolute = re.findall(r"(?<![\w.$}])/(?:work|home|Users|root|mnt|tmp|opt|srv|data)\b[^\s\"']*", text)
