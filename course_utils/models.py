@@ -79,8 +79,11 @@ def _architecture_problems(config, shapes: dict[str, tuple]) -> list[str]:
     import torch
     from transformers import AutoModel
 
-    with torch.device("meta"):  # the model's structure, without memory for its weights
-        model = AutoModel.from_config(config)
+    try:
+        with torch.device("meta"):  # the model's structure, without memory for its weights
+            model = AutoModel.from_config(config)
+    except ValueError:  # no base model class for this config: nothing to compare with
+        return []
     expected = {k: tuple(p.shape) for k, p in model.named_parameters()}
     # Saved with a task head, names start with the base model's prefix; LayerNorm.gamma/beta are legacy names.
     found = {k.removeprefix(f"{model.base_model_prefix}.").replace("LayerNorm.gamma", "LayerNorm.weight")
