@@ -39,11 +39,13 @@ def check_ids(values, what: str) -> np.ndarray:
 
 
 def check_pair(predictions, references) -> tuple[np.ndarray, np.ndarray]:
-    """Both checked with :func:`check_ids`, not empty, with no hidden (-1) references (``evaluate`` itself
-    refuses predictions and references of different lengths, naming both numbers)."""
+    """Both checked with :func:`check_ids`, of equal non-zero length, with no hidden (-1) references."""
     predictions, references = check_ids(predictions, "predictions"), check_ids(references, "references")
     if len(references) == 0:
         raise ValueError("No references to score: pass at least one prediction and its reference label.")
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions for {len(references)} references; "
+                         "pass one prediction per reference.")
     if (references < 0).any():
         raise ValueError("Some references are -1, the hidden label of the SST-2 test split. "
                          "Score on the validation split instead; test labels are only known to the GLUE server.")
@@ -65,8 +67,12 @@ class CheckedInputs:
         return super().add(prediction=prediction, reference=reference, **kwargs)
 
     def compute(self, *, predictions=None, references=None, **kwargs):
-        """Compute the metric (inputs checked first)."""
-        _check_given(predictions, references)
+        """Compute the metric (inputs checked first, before ``evaluate`` locks its cache file: a metric
+        that raised inside would hold that lock, and the next one would wait a second for it)."""
+        if predictions is not None and references is not None:
+            check_pair(predictions, references)
+        else:
+            _check_given(predictions, references)
         return super().compute(predictions=predictions, references=references, **kwargs)
 
 
