@@ -18,14 +18,14 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest
 from nbconvert.preprocessors import ExecutePreprocessor
 
-REPO = Path(__file__).resolve().parents[1]
-NOTEBOOK = REPO / "notebooks" / "01_transfer_learning_vs_fine_tuning.ipynb"
+from tools import ROOT
+
+NOTEBOOK = ROOT / "notebooks" / "01_transfer_learning_vs_fine_tuning.ipynb"
 OLD_TRANSFORMERS = "transformers>=4.50,<5"
 
 
@@ -37,7 +37,7 @@ def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
 def torch_requirement() -> str:
     """The torch build the Makefile installs (e.g. torch==2.13.0), so pip reuses what it already fetched."""
-    match = re.search(r"^TORCH \?= (\S+)", (REPO / "Makefile").read_text(), re.MULTILINE)
+    match = re.search(r"^TORCH \?= (\S+)", (ROOT / "Makefile").read_text(), re.MULTILINE)
     return match.group(1) if match else "torch"
 
 
@@ -67,8 +67,8 @@ def test_the_set_up_cell_installs_the_course_and_notebook_1_runs(colab_like_kern
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     setup = next(cell for cell in notebook.cells if cell.cell_type == "code" and "%pip install" in cell.source)
     assert "git+https://github.com/" in setup.source
-    head = run("git", "-C", str(REPO), "rev-parse", "HEAD").stdout.strip()
-    setup.source = re.sub(r"git\+https://github\.com/[^\"']+", f"git+file://{REPO}@{head}", setup.source)
+    head = run("git", "-C", str(ROOT), "rev-parse", "HEAD").stdout.strip()
+    setup.source = re.sub(r"git\+https://github\.com/[^\"']+", f"git+file://{ROOT}@{head}", setup.source)
 
     monkeypatch.setenv("JUPYTER_PATH", str(jupyter_path))
     for name in [n for n in os.environ if n.startswith("COURSE_")]:
@@ -78,7 +78,7 @@ def test_the_set_up_cell_installs_the_course_and_notebook_1_runs(colab_like_kern
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     ExecutePreprocessor(timeout=1200, kernel_name="colab-like").preprocess(
-        notebook, {"metadata": {"path": str(REPO / "notebooks")}})
+        notebook, {"metadata": {"path": str(ROOT / "notebooks")}})
 
     outputs = "".join(out.get("text", "") for cell in notebook.cells for out in cell.get("outputs", []))
     assert "profile     smoke (set by COURSE_PROFILE)" in outputs, "the run card shows the profile"

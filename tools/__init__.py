@@ -5,3 +5,7 @@
 
 The checks on committed notebooks are tests: ``tests/test_notebook_hygiene.py``.
 """
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]  # the repository root, for tools/ and tests/

@@ -11,7 +11,7 @@ Both exit with 1 when a notebook changed (or would change). In order:
    shows of a line that a progress bar redrew with ``\\r``, drops the lines and outputs left blank,
    the widget outputs (a saved notebook cannot show them) and the Python version, and shortens
    machine paths to their last component with the ``[machine paths]`` rule of
-   ``tests/nbval_sanitize.cfg``, which nbval applies too (``/work/shared/models/m`` becomes ``m``);
+   ``tools/nbval_sanitize.cfg``, which nbval applies too (``/work/shared/models/m`` becomes ``m``);
 3. ``ClearMetadataPreprocessor`` drops run-specific metadata (timings, editor state) and keeps the
    kernel spec, the language, Colab's metadata and each cell's tags.
 
@@ -32,7 +32,9 @@ from nbconvert.filters import strip_ansi
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CoalesceStreamsPreprocessor, Preprocessor
 from traitlets.config import Config
 
-SANITIZE_RULES = Path(__file__).resolve().parents[1] / "tests" / "nbval_sanitize.cfg"
+from course_utils.files import write_text
+
+SANITIZE_RULES = Path(__file__).with_name("nbval_sanitize.cfg")  # also pytest's --nbval-sanitize-with
 _rules = configparser.ConfigParser(interpolation=None)
 _rules.read(SANITIZE_RULES, encoding="utf-8")
 MACHINE_PATH = re.compile(_rules["machine paths"]["regex"])
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             changed += 1
             print(f"{path}: {'not normalised' if args.check else 'normalised'}")
             if not args.check:
-                path.write_text(new, encoding="utf-8", newline="\n")
+                write_text(path, new)  # atomically: never half a notebook
     if changed and args.check:
         print("run `python -m tools.clean NOTEBOOK...` (or `make lint`) and commit the result")
     return 1 if changed else 0
