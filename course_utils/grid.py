@@ -132,7 +132,7 @@ def prepare(settings, tuning_size: int = 1_000) -> Bench:
     from .models import resolve_checkpoint
     from .recipe import tokenize
 
-    checkpoint = resolve_checkpoint(settings.checkpoint)
+    checkpoint = resolve_checkpoint(settings.checkpoint, max_length=settings.max_length)
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     encoded = tokenize(load_sst2(settings.data), tokenizer, settings.max_length)
     pool = encoded["train"].shuffle(seed=0)

@@ -224,7 +224,7 @@ def finetune(settings: RunSettings, save_to: str | Path | None = None, evaluatio
     if save_to is not None:
         _check_writable(save_to)  # now, not after the training
     raw = load_sst2(settings.data)
-    checkpoint = resolve_checkpoint(settings.checkpoint)
+    checkpoint = resolve_checkpoint(settings.checkpoint, max_length=settings.max_length)
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     encoded = tokenize(raw, tokenizer, settings.max_length)
     train = order_by_length(select_train(encoded, settings), settings.batch_size, settings.seed)

@@ -93,7 +93,7 @@ def load_model(checkpoint: str, strategy: str, seed: int, labels: Sequence[str] 
             raise ValueError(f"No LoRA target modules known for model_type {kind!r}; add its attention "
                              f"projections to LORA_TARGETS and its head to HEAD_MODULES.")
         config = LoraConfig(task_type="SEQ_CLS", target_modules=LORA_TARGETS[kind],
-                            modules_to_save=HEAD_MODULES[kind], **LORA)
+                            modules_to_save=list(HEAD_MODULES[kind]), **LORA)  # peft extends the list it gets
         return get_peft_model(model, config)
     freeze(model, {"features": "head", "ulmfit": "full", "scratch": "full"}.get(strategy, strategy))
     return model
