@@ -22,8 +22,8 @@ from safetensors.torch import load_file
 
 from course_utils.data import SAMPLE_DIR
 from course_utils.models import tiny_checkpoint_path
-from course_utils.settings import get_settings
 from course_utils.runs import check_run
+from course_utils.settings import get_settings
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
