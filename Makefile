@@ -97,6 +97,7 @@ offline-assets: $(STAMP)
 badges:
 	sed -i.bak -E -e 's#(colab\.research\.google\.com/github/)[^/]+/[^/]+/blob/[^/]+/#\1$(REPO_SLUG)/blob/$(REPO_BRANCH)/#g' \
 	  -e 's#git\+https://github\.com/[^/]+/[^@"\\ )]+(@[^"\\ )]+)?#git+https://github.com/$(REPO_SLUG)@$(REPO_BRANCH)#g' \
+	  -e 's#(raw\.githubusercontent\.com/)[^/]+/[^/]+/[^/]+/#\1$(REPO_SLUG)/$(REPO_BRANCH)/#g' \
 	  $(QUOTED_NOTEBOOKS) README.md && rm -f $(foreach file,$(NOTEBOOKS) README.md,$(call quote,$(file).bak))
 
 benchmark: $(STAMP)

@@ -37,6 +37,7 @@ TEXT_PROBLEMS = [  # (a pattern in an output's text, what it means)
     (r"\d\s?(?:it/s|s/it|examples/s)\b", "progress-bar text (it/s): quiet_libraries() or disable_tqdm=True"),
 ]
 #: A link up to where links end in markdown, HTML, JSON or Python strings.
+RAW_URL = re.compile(r"""https://raw\.githubusercontent\.com/[^\s)"'<>\]\\]*""")
 COLAB_URL = re.compile(r"""https://colab\.research\.google\.com/github/[^\s)"'<>\]\\]*""")
 INSTALL_URL = re.compile(r"""git\+https://[^\s)"'<>\]\\]*""")
 
@@ -65,6 +66,9 @@ def link_problems(text, root=REPO_ROOT):
         for url in INSTALL_URL.findall(text)
         if url != f"git+{repository}@{branch}"
     ]
+    raw = f"https://raw.githubusercontent.com/{repository.removeprefix('https://github.com/')}/{branch}/"
+    problems += [f"file URL not under {raw}, or to a missing file: {url}" for url in RAW_URL.findall(text)
+                 if not url.startswith(raw) or not (root / url.removeprefix(raw)).is_file()]
     return [f"{problem} (run `make badges`, see pyproject [tool.course])" for problem in problems]
 
 
