@@ -7,8 +7,11 @@ the scores they see. One slow test trains for real through grid.run.
 from __future__ import annotations
 
 import copy
+import importlib
+import json
 import math
 import re
+from pathlib import Path
 
 import pytest
 
@@ -88,7 +91,7 @@ def test_the_grid_sweeps_every_size_and_resumes_without_rerunning():
                        log=lambda line: None, run_one=fake_run(calls))
     assert record["chosen"] == {"head": {"100": 3e-3, "200": 3e-3}, "tfidf": {"100": 3.0, "200": 3.0}}
     assert len(calls) == len(record["runs"]) == 2 * 2 * (3 + 2)  # three values, then the two other seeds
-    assert saved[:len(calls)] == sorted(saved[:len(calls)]) and saved[-1] == len(calls)  # saved after each run
+    assert set(saved) == set(range(1, len(calls) + 1))  # saved after each run
 
     again = []
     assert grid.grid(None, [100, 200], ["head", "tfidf"], seeds, json_roundtrip(record), save=lambda r: None,
@@ -112,7 +115,34 @@ def test_run_refuses_unknown_strategies_and_bad_values():
         grid.run("tfidf", None, 100, 1, 0.0)
 
 
-# --- reading a grid: results.summary, compare_at, check_grid ---------------------------------------
+@pytest.mark.parametrize("argv, error, words", [
+    (["--sizes", "100,zero"], SystemExit, "--sizes='100,zero': give values separated by commas"),
+    (["--seeds", "0"], SystemExit, "--seeds='0'"),
+    (["--strategies", "full,adapters"], ValueError, "Unknown strategy 'adapters'"),
+])
+def test_the_grid_script_refuses_bad_arguments_before_loading_anything(monkeypatch, tmp_path, argv, error, words):
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "benchmarks"))
+    script = importlib.import_module("strategies")
+    monkeypatch.setattr(grid, "prepare", lambda *args: pytest.fail("the arguments were checked too late"))
+    with pytest.raises(error, match=words):
+        script.main(["--checkpoint", "tiny-distilbert", "--data", "sample", "--out", str(tmp_path / "g.json"), *argv])
+
+
+# --- reading results: read_results, and a grid's summary, compare_at, check_grid -------------------
+
+def test_read_results_reads_the_shipped_files_by_name(monkeypatch, tmp_path):
+    assert results.read_results("gpu_minilm_epoch") == json.loads(
+        (results.results_dir() / "gpu_minilm_epoch.json").read_text(encoding="utf-8"))
+    for name in ("../README", "", "a b", None):
+        with pytest.raises(ValueError, match="not the name of a results file"):
+            results.read_results(name)
+    with pytest.raises(FileNotFoundError, match="No results file 'nothing'; the course ships .*gpu_minilm_epoch"):
+        results.read_results("nothing")
+    (tmp_path / "cut.json").write_text('{"runs": [')
+    monkeypatch.setattr(results, "results_dir", lambda: tmp_path)
+    with pytest.raises(ValueError, match=r"cut\.json is not readable JSON.*git checkout"):
+        results.read_results("cut")
+
 
 def synthetic_record():
     """Two strategies at n=100: a sweep over three values, three seeds at the middle one; nothing wrong."""

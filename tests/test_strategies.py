@@ -49,9 +49,8 @@ def test_lora_trains_adapters_on_the_attention_and_the_whole_head(checkpoints, k
         assert any(n.startswith(f"base_model.model.{module}modules_to_save.") for n in names), module
 
 
-@pytest.mark.xfail(strict=True, reason="peft's LoraConfig extends the modules_to_save list it is given in place: "
-                   "load_model should pass a copy of HEAD_MODULES[kind] (reported to the lead)")
 def test_lora_leaves_the_head_modules_as_they_were(checkpoints):
+    """peft's LoraConfig extends the modules_to_save list it is given: load_model must give it a copy."""
     before = {kind: list(modules) for kind, modules in strategies.HEAD_MODULES.items()}
     load_model(checkpoints["distilbert"], "lora", seed=1)
     assert strategies.HEAD_MODULES == before
