@@ -148,6 +148,9 @@ def sentence_representations(model: nn.Module, tokenizer, sentences: Sequence[st
     """
     if pooling not in POOLINGS:
         raise ValueError(f"Unknown pooling {pooling!r}. Choose 'mean' (average of the tokens) or 'cls' (first token).")
+    if isinstance(sentences, str):
+        raise TypeError(f"sentences is one string ({sentences[:30]!r}), which would be read character by character: "
+                        f"pass a list of sentences, e.g. [{sentences[:30]!r}, ...].")
     sentences = list(sentences)
     if len(sentences) < 2:
         raise ValueError(f"Got {len(sentences)} sentence(s): comparing representations needs at least 2 "

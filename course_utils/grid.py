@@ -162,6 +162,9 @@ def run(strategy: str, bench: Bench, size: int, seed: int, value: float, *, keep
     check_strategy(strategy)
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < math.inf:
         raise ValueError(f"value={value!r}: give a positive {hyperparameter(strategy)}.")
+    if not (bench.tuning.num_rows and bench.validation.num_rows):
+        raise ValueError(f"The bench has {bench.tuning.num_rows} tuning and {bench.validation.num_rows} validation "
+                         f"rows: a run needs both to score its checkpoints. Build it with grid.prepare(settings).")
     if strategy in LINEAR:
         result = linear_run(strategy, bench, size, seed, value)
         model = result.pop("model")
