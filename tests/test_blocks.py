@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_utils.blocks import block_of, block_order, check_transformer, layer_index, parameter_table, submodule_of
+from course_utils.blocks import block_of, block_order, layer_index, parameter_table, submodule_of
 
 # (parameter name, layer index, block, sub-module), written out for both naming styles.
 NAMES = [
@@ -67,9 +67,3 @@ def test_parameter_table_needs_a_module(not_a_model):
     with pytest.raises(TypeError, match=rf"needs a PyTorch model, got {type(not_a_model).__name__}"):
         parameter_table(not_a_model)
 
-
-def test_check_transformer_accepts_transformers_and_names_the_caller(tiny_model, tiny_bert):
-    check_transformer(tiny_model, "freeze()")
-    check_transformer(tiny_bert)
-    with pytest.raises(TypeError, match=r"freeze\(\) expects a Hugging Face transformer.*got Embedding"):
-        check_transformer(torch.nn.Embedding(10, 4), "freeze()")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import types
 
 import pytest
-import torch
 from torch import nn
 
 from course_utils.freezing import freeze, num_layers, strategy_name, trainable_counts
 
-DISTIL_HEAD = ("pre_classifier.", "classifier.")
-BERT_HEAD = ("bert.pooler.", "classifier.")
+#: The head and the name of layer i, written out for the tiny DistilBERT (2 layers) and BERT (3 layers).
+HEAD = {"tiny_model": ("pre_classifier.", "classifier."), "tiny_bert": ("bert.pooler.", "classifier.")}
+LAYER = {"tiny_model": "distilbert.transformer.layer.{}.", "tiny_bert": "bert.encoder.layer.{}."}
 
 
 def trainable_names(model):
@@ -22,19 +22,17 @@ def names_with(model, prefixes):
     return {name for name, _ in model.named_parameters() if name.startswith(prefixes)}
 
 
-@pytest.mark.parametrize("strategy, layers", [("head", ()), ("top-1", (1,)), ("top-2", (0, 1))])
-def test_distilbert(tiny_model, strategy, layers):
-    counts = freeze(tiny_model, strategy)
-    expected = names_with(tiny_model, DISTIL_HEAD + tuple(f"distilbert.transformer.layer.{i}." for i in layers))
-    assert trainable_names(tiny_model) == expected
-    assert counts["trainable"] == sum(p.numel() for n, p in tiny_model.named_parameters() if n in expected)
-
-
-@pytest.mark.parametrize("strategy, layers", [("head", ()), ("top-1", (2,)), ("top-2", (1, 2)), ("top-3", (0, 1, 2))])
-def test_bert(tiny_bert, strategy, layers):
-    freeze(tiny_bert, strategy)
-    assert trainable_names(tiny_bert) == names_with(tiny_bert, BERT_HEAD + tuple(f"bert.encoder.layer.{i}."
-                                                                                 for i in layers))
+@pytest.mark.parametrize("kind, strategy, layers", [
+    ("tiny_model", "head", ()), ("tiny_model", "top-1", (1,)), ("tiny_model", "top-2", (0, 1)),
+    ("tiny_bert", "head", ()), ("tiny_bert", "top-1", (2,)), ("tiny_bert", "top-2", (1, 2)),
+    ("tiny_bert", "top-3", (0, 1, 2)),
+])
+def test_the_head_and_the_top_layers_train(request, kind, strategy, layers):
+    model = request.getfixturevalue(kind)
+    counts = freeze(model, strategy)
+    expected = names_with(model, HEAD[kind] + tuple(LAYER[kind].format(i) for i in layers))
+    assert trainable_names(model) == expected and num_layers(model) == {"tiny_model": 2, "tiny_bert": 3}[kind]
+    assert counts["trainable"] == sum(p.numel() for n, p in model.named_parameters() if n in expected)
 
 
 def test_full_undoes_an_earlier_freeze_and_the_last_strategy_wins(tiny_bert):
@@ -43,30 +41,15 @@ def test_full_undoes_an_earlier_freeze_and_the_last_strategy_wins(tiny_bert):
     assert counts["frozen"] == 0 and counts["trainable %"] == 100.0
     freeze(tiny_bert, "top-1")
     freeze(tiny_bert, "head")
-    assert trainable_names(tiny_bert) == names_with(tiny_bert, BERT_HEAD)
+    assert trainable_names(tiny_bert) == names_with(tiny_bert, HEAD["tiny_bert"])
 
 
-def test_trainable_counts():
-    from transformers import BertConfig, BertForSequenceClassification
-
-    model = BertForSequenceClassification(BertConfig(vocab_size=10, hidden_size=4, num_hidden_layers=1,
-                                                     num_attention_heads=1, intermediate_size=4))
-    total = sum(p.numel() for p in model.parameters())
-    model.classifier.requires_grad_(False)
-    frozen = model.classifier.weight.numel() + model.classifier.bias.numel()
-    assert trainable_counts(model) == {"trainable": total - frozen, "frozen": frozen, "total": total,
-                                       "trainable %": round(100 * (total - frozen) / total, 2)}
-
-
-def test_frozen_weights_get_no_gradient(tiny_model, tiny_tokenizer):
-    freeze(tiny_model, "top-1")
-    batch = tiny_tokenizer(["a fine film", "dull"], padding=True, return_tensors="pt")
-    tiny_model(**batch, labels=torch.tensor([1, 0])).loss.backward()
-    assert {name for name, p in tiny_model.named_parameters() if p.grad is not None} == trainable_names(tiny_model)
-
-
-def test_num_layers(tiny_model, tiny_bert):
-    assert (num_layers(tiny_model), num_layers(tiny_bert)) == (2, 3)
+def test_trainable_counts(tiny_bert):
+    total = sum(p.numel() for p in tiny_bert.parameters())
+    tiny_bert.classifier.requires_grad_(False)
+    frozen = tiny_bert.classifier.weight.numel() + tiny_bert.classifier.bias.numel()
+    assert trainable_counts(tiny_bert) == {"trainable": total - frozen, "frozen": frozen, "total": total,
+                                           "trainable %": round(100 * (total - frozen) / total, 2)}
 
 
 @pytest.mark.parametrize("strategy, words", [("last", "Unknown strategy 'last'.*'top-K' with K from 1 to 3"),

@@ -11,8 +11,7 @@ import io
 import re
 import shutil
 import subprocess
-import sys
-from pathlib import Path
+import tomllib
 
 import nbformat
 import pytest
@@ -20,16 +19,12 @@ from nbconvert.filters import strip_ansi
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from PIL import Image
 
+from tools import ROOT as REPO_ROOT
 from tools.clean import MACHINE_PATH, normalize
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Python 3.10: pytest depends on tomli there
-    import tomli as tomllib
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 NOTEBOOK_PATTERNS = [p for p in PYPROJECT["tool"]["pytest"]["ini_options"]["testpaths"] if p.endswith(".ipynb")]
+COMMITTED = sorted({path for pattern in NOTEBOOK_PATTERNS for path in REPO_ROOT.glob(pattern)})
 MAX_BYTES = 2 * 1024 * 1024
 TEXT_PROBLEMS = [  # (a pattern in an output's text, what it means)
     ("\r", "carriage return (a progress bar?): normalise the notebook"),
@@ -42,33 +37,23 @@ COLAB_URL = re.compile(r"""https://colab\.research\.google\.com/github/[^\s)"'<>
 INSTALL_URL = re.compile(r"""git\+https://[^\s)"'<>\]\\]*""")
 
 
-def committed_notebooks(root=REPO_ROOT):
-    return sorted({path for pattern in NOTEBOOK_PATTERNS for path in root.glob(pattern)})
-
-
 def course_address(root=REPO_ROOT):
     course = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["course"]
     return course["repository"].removesuffix("/").removesuffix(".git"), course["branch"]
 
 
 def link_problems(text, root=REPO_ROOT):
-    """Colab links that do not open a notebook of this repository, install URLs that are not it."""
+    """Install URLs that are not this repository, Colab links and file URLs that open no file of it."""
     repository, branch = course_address(root)
-    colab = f"https://colab.research.google.com/github/{repository.removeprefix('https://github.com/')}/blob/{branch}/"
-    problems = [f"Colab link not under {colab}: {url}" for url in COLAB_URL.findall(text) if not url.startswith(colab)]
-    problems += [
-        f"Colab link to a missing notebook: {url}"
-        for url in COLAB_URL.findall(text)
-        if url.startswith(colab) and not (root / url.removeprefix(colab)).is_file()
-    ]
-    problems += [
-        f"install URL is not git+{repository}@{branch}: {url}"
-        for url in INSTALL_URL.findall(text)
-        if url != f"git+{repository}@{branch}"
-    ]
-    raw = f"https://raw.githubusercontent.com/{repository.removeprefix('https://github.com/')}/{branch}/"
-    problems += [f"file URL not under {raw}, or to a missing file: {url}" for url in RAW_URL.findall(text)
-                 if not url.startswith(raw) or not (root / url.removeprefix(raw)).is_file()]
+    slug = repository.removeprefix("https://github.com/")
+    problems = [f"install URL is not git+{repository}@{branch}: {url}" for url in INSTALL_URL.findall(text)
+                if url != f"git+{repository}@{branch}"]
+    prefixes = {"Colab link": (COLAB_URL, f"https://colab.research.google.com/github/{slug}/blob/{branch}/"),
+                "file URL": (RAW_URL, f"https://raw.githubusercontent.com/{slug}/{branch}/")}
+    for what, (links, prefix) in prefixes.items():
+        problems += [f"{what} {'to a missing file' if url.startswith(prefix) else 'not under ' + prefix}: {url}"
+                     for url in links.findall(text)
+                     if not url.startswith(prefix) or not (root / url.removeprefix(prefix)).is_file()]
     return [f"{problem} (run `make badges`, see pyproject [tool.course])" for problem in problems]
 
 
@@ -117,9 +102,7 @@ def notebook_problems(path):
     return problems + link_problems("\n".join(cell.source for cell in nb.cells), path.parents[1])
 
 
-# ---------------------------------------------------------------------------------------------
-# (a) the checks find what they should
-# ---------------------------------------------------------------------------------------------
+# --- (a) the checks find what they should ---------------------------------------------------
 
 REPOSITORY, BRANCH = course_address()
 NAME = "01_example.ipynb"
@@ -131,18 +114,14 @@ PNG = base64.b64encode(_png.getvalue()).decode()
 def clean_notebook():
     """A small notebook that passes every check: badge, install cell, executed cells, a PNG figure."""
     colab = f"https://colab.research.google.com/github/{REPOSITORY.removeprefix('https://github.com/')}"
-    badge = f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab}/blob/{BRANCH}/notebooks/{NAME})"
+    badge = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
     figure = new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure size 640x480 with 1 Axes>"})
-    nb = new_notebook(
-        cells=[
-            new_markdown_cell(f"{badge}\n\n# 1. Example"),
-            new_code_cell(f'%pip install -q "course-utils @ git+{REPOSITORY}@{BRANCH}"', execution_count=1),
-            new_code_cell(
-                "print('hello')", execution_count=2, outputs=[new_output("stream", name="stdout", text="hello\n")]
-            ),
-            new_code_cell("plt.show()", execution_count=3, outputs=[figure]),
-        ]
-    )
+    nb = new_notebook(cells=[
+        new_markdown_cell(f"{badge}({colab}/blob/{BRANCH}/notebooks/{NAME})\n\n# 1. Example"),
+        new_code_cell(f'%pip install -q "course-utils @ git+{REPOSITORY}@{BRANCH}"', execution_count=1),
+        new_code_cell("print('hello')", execution_count=2, outputs=[new_output("stream", name="stdout", text="hi\n")]),
+        new_code_cell("plt.show()", execution_count=3, outputs=[figure]),
+    ])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
 
@@ -176,22 +155,19 @@ FIGURE_TEXT = new_output("execute_result", data={"text/plain": "<Figure size 640
 OLD_INSTALL = '%pip install "course-utils @ git+https://github.com/old/repo@dev"'
 
 
-@pytest.mark.parametrize(
-    "plant, words",
-    [
-        (lambda nb: setattr(nb.cells[2], "execution_count", 5), "not run top to bottom"),
-        (lambda nb: [setattr(cell, "outputs", []) for cell in nb.cells[2:]], "not executed"),
-        (lambda nb: nb.cells[3].outputs.append(ERROR), "AssertionError: too low"),
-        (lambda nb: nb.cells[2].outputs.append(BAR), "progress-bar"),
-        (lambda nb: nb.cells[3].outputs.append(FIGURE_TEXT), "plt.show()"),
-        (lambda nb: nb.cells[3].outputs[0].data.update({"image/png": base64.b64encode(b"no").decode()}), "decode"),
-        (lambda nb: nb.cells[3].outputs[0].data.update({"image/jpeg": PNG}), "image/jpeg"),
-        (lambda nb: nb.cells[3].outputs[0].data.update({"image/png": "A" * MAX_BYTES}), "over 2 MB"),
-        (lambda nb: nb.metadata.kernelspec.update(name="my-venv"), "kernelspec"),
-        (lambda nb: setattr(nb.cells[0], "source", "# 1. No badge"), "no Colab badge"),
-        (lambda nb: setattr(nb.cells[1], "source", OLD_INSTALL), "install URL"),
-    ],
-)
+@pytest.mark.parametrize("plant, words", [
+    (lambda nb: setattr(nb.cells[2], "execution_count", 5), "not run top to bottom"),
+    (lambda nb: [setattr(cell, "outputs", []) for cell in nb.cells[2:]], "not executed"),
+    (lambda nb: nb.cells[3].outputs.append(ERROR), "AssertionError: too low"),
+    (lambda nb: nb.cells[2].outputs.append(BAR), "progress-bar"),
+    (lambda nb: nb.cells[3].outputs.append(FIGURE_TEXT), "plt.show()"),
+    (lambda nb: nb.cells[3].outputs[0].data.update({"image/png": base64.b64encode(b"no").decode()}), "decode"),
+    (lambda nb: nb.cells[3].outputs[0].data.update({"image/jpeg": PNG}), "image/jpeg"),
+    (lambda nb: nb.cells[3].outputs[0].data.update({"image/png": "A" * MAX_BYTES}), "over 2 MB"),
+    (lambda nb: nb.metadata.kernelspec.update(name="my-venv"), "kernelspec"),
+    (lambda nb: setattr(nb.cells[0], "source", "# 1. No badge"), "no Colab badge"),
+    (lambda nb: setattr(nb.cells[1], "source", OLD_INSTALL), "install URL"),
+])
 def test_each_planted_problem_is_flagged(tmp_path, plant, words):
     nb = clean_notebook()
     plant(nb)
@@ -203,10 +179,8 @@ def test_a_badge_must_open_this_notebook_in_this_repository(tmp_path):
     nb = clean_notebook()
     nb.cells[0].source = nb.cells[0].source.replace(f"/blob/{BRANCH}/", "/blob/dev/")
     assert "Colab link not under" in problems_of(nb, tmp_path)
-    nb.cells[0].source = nb.cells[0].source.replace(
-        f"/blob/dev/notebooks/{NAME}", f"/blob/{BRANCH}/notebooks/99_gone.ipynb"
-    )
-    assert "missing notebook" in problems_of(nb, tmp_path)
+    nb.cells[0].source = nb.cells[0].source.replace(f"dev/notebooks/{NAME}", f"{BRANCH}/notebooks/99_gone.ipynb")
+    assert "Colab link to a missing file" in problems_of(nb, tmp_path)
 
 
 def test_make_badges_points_every_link_at_the_configured_repository(tmp_path):
@@ -214,32 +188,22 @@ def test_make_badges_points_every_link_at_the_configured_repository(tmp_path):
         shutil.copy(REPO_ROOT / name, tmp_path)
     (tmp_path / "notebooks").mkdir()
     nbformat.write(clean_notebook(), tmp_path / "notebooks" / NAME)
-    (tmp_path / "README.md").write_text(
-        f"[open](https://colab.research.google.com/github/old/repo/blob/dev/notebooks/{NAME})\n"
-        "    pip install git+https://github.com/old/repo@dev\n",
-        encoding="utf-8",
-    )
-    pyproject = tmp_path / "pyproject.toml"
-    pyproject.write_text(
-        pyproject.read_text()
-        .replace(f'repository = "{REPOSITORY}"', 'repository = "https://github.com/someone/fork"')
-        .replace(f'branch = "{BRANCH}"', 'branch = "teaching"')
-    )
-    assert link_problems((tmp_path / "README.md").read_text(), tmp_path), "the planted links are wrong"
-
+    readme, pyproject = tmp_path / "README.md", tmp_path / "pyproject.toml"
+    readme.write_text(f"[open](https://colab.research.google.com/github/old/repo/blob/dev/notebooks/{NAME})\n"
+                      "    pip install git+https://github.com/old/repo@dev\n")
+    fork = pyproject.read_text().replace(REPOSITORY, "https://github.com/someone/fork")
+    pyproject.write_text(fork.replace(f'branch = "{BRANCH}"', 'branch = "teaching"'))
+    assert link_problems(readme.read_text(), tmp_path), "the planted links are wrong"
     subprocess.run(["make", "-s", "badges"], cwd=tmp_path, check=True)
-
-    assert link_problems((tmp_path / "README.md").read_text(), tmp_path) == []
+    assert link_problems(readme.read_text(), tmp_path) == []
     assert notebook_problems(tmp_path / "notebooks" / NAME) == []
     assert "someone/fork/blob/teaching/" in (tmp_path / "notebooks" / NAME).read_text()
 
 
-# ---------------------------------------------------------------------------------------------
-# (b) the committed notebooks and README.md
-# ---------------------------------------------------------------------------------------------
+# --- (b) the committed notebooks and README.md ----------------------------------------------
 
 
-@pytest.mark.parametrize("notebook", committed_notebooks() or [None], ids=lambda path: path.name if path else "none")
+@pytest.mark.parametrize("notebook", COMMITTED or [None], ids=lambda path: path.name if path else "none")
 def test_committed_notebook_is_clean(notebook):
     assert notebook is not None, f"no notebook matches {NOTEBOOK_PATTERNS} under {REPO_ROOT}: run from a full checkout"
     problems = notebook_problems(notebook)
