@@ -105,14 +105,12 @@ def test_the_grid_sweeps_every_size_and_resumes_without_rerunning():
     assert again == calls[-3:] and interrupted == record
 
 
-def test_run_refuses_unknown_strategies_and_bad_values():
-    with pytest.raises(ValueError, match="Unknown strategy 'adapters'"):
-        grid.run("adapters", None, 100, 1, 1e-3)
-    for value in (0, -1e-3, math.inf, True):
-        with pytest.raises(ValueError, match="positive learning rate"):
-            grid.run("full", None, 100, 1, value)
-    with pytest.raises(ValueError, match="positive C"):
-        grid.run("tfidf", None, 100, 1, 0.0)
+@pytest.mark.parametrize("strategy, value, words", [
+    ("adapters", 1e-3, "Unknown strategy 'adapters'"), ("tfidf", 0.0, "positive C"),
+    *[("full", v, "positive learning rate") for v in (0, -1e-3, math.inf, True)]])
+def test_run_refuses_unknown_strategies_and_bad_values(strategy, value, words):
+    with pytest.raises(ValueError, match=words):
+        grid.run(strategy, None, 100, 1, value)
 
 
 @pytest.mark.parametrize("argv, error, words", [

@@ -95,24 +95,22 @@ def test_consecutive_streams_are_merged_before_cleaning_and_emptied_ones_dropped
         ("stdout", "100%|##########|\n"), ("stderr", "a warning\n"), ("stdout", "done\n")]
 
 
-def test_paths_in_rich_and_error_outputs_are_shortened_and_images_kept():
-    png = "iVBORw0KGgo="
-    result, figure, error = cleaned_outputs(
+def test_rich_and_error_outputs_lose_paths_images_stay_widgets_go_and_their_text_stays():
+    png, widget = "iVBORw0KGgo=", {"model_id": "abc", "version_major": 2, "version_minor": 0}
+    outputs = cleaned_outputs(
         new_output("execute_result", data={"text/plain": "'/work/x/model'", "text/html": "<b>/root/a/model</b>"},
                    execution_count=1),
         new_output("display_data", data={"image/png": png, "text/plain": "<Figure size 640x480 with 1 Axes>"}),
         new_output("error", ename="OSError", evalue="no file /home/me/x", traceback=["\x1b[0;31m/work/a/b.py\x1b[0m"]),
+        new_output("display_data", data={WIDGET: widget}),
+        new_output("display_data", data={WIDGET: widget, "text/plain": "100%|##| 3/3"}),
     )
+    assert len(outputs) == 4, "the widget without text is dropped"
+    result, figure, error, bar = outputs
     assert result.data == {"text/plain": "'model'", "text/html": "<b>model</b>"}
     assert figure.data["image/png"] == png
     assert (error.evalue, error.traceback) == ("no file x", ["b.py"])
-
-
-def test_widget_outputs_are_dropped_and_their_text_kept():
-    widget = {"model_id": "abc", "version_major": 2, "version_minor": 0}
-    outputs = cleaned_outputs(new_output("display_data", data={WIDGET: widget}),
-                              new_output("display_data", data={WIDGET: widget, "text/plain": "100%|##| 3/3"}))
-    assert [o.data for o in outputs] == [{"text/plain": "100%|##| 3/3"}]
+    assert bar.data == {"text/plain": "100%|##| 3/3"}
 
 
 def test_metadata_is_cleaned_and_execution_counts_and_tags_kept():

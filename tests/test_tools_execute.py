@@ -1,7 +1,7 @@
 """tools/execute.py and `make execute`: all notebooks are updated or none, each whole; the kernels get what
 the command line gave; the run record and the version pins are checked before anything runs.
 
-Only the two tests marked slow start kernels; the others replace execution with normalisation.
+Only the test marked slow starts kernels; the others replace execution with normalisation.
 """
 
 import importlib.metadata
@@ -149,27 +149,19 @@ def test_make_execute_passes_command_line_values_as_data_and_ignores_the_environ
 
 
 @pytest.mark.slow
-def test_a_failure_leaves_every_notebook_unchanged(tmp_path):
-    good = write_notebook(tmp_path / "notebooks" / "01_good.ipynb", "print('fine')")
-    bad = write_notebook(tmp_path / "notebooks" / "02_bad.ipynb", "1 / 0")
-    before = {path: path.read_bytes() for path in (good, bad)}
-
-    result = run_tool(good, bad, cwd=tmp_path)
-
-    assert result.returncode == 1
-    assert "FAILED" in result.stderr and "02_bad.ipynb" in result.stderr and "ZeroDivisionError" in result.stderr
-    assert "no notebook was changed" in result.stderr
-    assert {path: path.read_bytes() for path in (good, bad)} == before
-
-
-@pytest.mark.slow
-def test_notebooks_run_in_their_folder_with_the_given_settings_and_are_normalised(tmp_path):
+def test_a_failure_changes_no_notebook_and_a_success_runs_each_in_its_folder_with_the_settings(tmp_path):
     (tmp_path / "data" / "sst2").mkdir(parents=True)
     first = write_notebook(tmp_path / "notebooks" / "01_a.ipynb", REPORT, "print('/work/x/model')")
     second = write_notebook(tmp_path / "notebooks" / "02_b.ipynb", "", "x = 1", REPORT)
+    bad = write_notebook(tmp_path / "notebooks" / "03_bad.ipynb", "1 / 0")
+    before = {path: path.read_bytes() for path in (first, bad)}
+
+    failed = run_tool(first, bad, cwd=tmp_path)
+    assert failed.returncode == 1 and "no notebook was changed" in failed.stderr
+    assert "FAILED" in failed.stderr and "03_bad.ipynb" in failed.stderr and "ZeroDivisionError" in failed.stderr
+    assert {path: path.read_bytes() for path in (first, bad)} == before, "01_a.ipynb ran, yet stays as it was"
 
     result = run_tool("--profile", "smoke", "--data", "data/sst2", first, second, cwd=tmp_path)
-
     assert result.returncode == 0, result.stderr
     assert "01_a.ipynb" in result.stdout and "02_b.ipynb" in result.stdout and " s " in result.stdout, "wall times"
     cells = nbformat.read(first, as_version=4).cells
