@@ -1,19 +1,18 @@
-"""Shared fixtures: the tiny model, tiny in-memory BERT and DistilBERT classifiers, the SST-2 sample.
-
-The repository's top-level conftest.py sets up everything else (offline, smoke profile, temporary
-caches). Loading a checkpoint is the slow part, so it happens once per session; tests that change
-a model get their own copy.
-"""
+"""Shared fixtures: the tiny checkpoint, model and tokenizer (loaded once; tests that change a model get
+their own copy), tiny in-memory BERTs, the SST-2 sample, and stand-ins for the GPU and the network.
+The top-level conftest.py sets up the rest (offline, smoke profile, temporary caches)."""
 
 from __future__ import annotations
 
 import copy
+import json
 import os
+import shutil
+import socket
+import time
 from pathlib import Path
 
 import pytest
-
-LABELS = ["negative", "positive"]
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +41,18 @@ def tiny_path():
     return resolve_checkpoint("tiny-distilbert")
 
 
+@pytest.fixture
+def tiny_copy(tiny_path, tmp_path):
+    """tiny_copy(**config_changes): the tiny checkpoint copied to tmp_path / "my-model", to break."""
+    def copy_of_tiny(**config_changes) -> Path:
+        folder = Path(shutil.copytree(tiny_path, tmp_path / "my-model", dirs_exist_ok=True))
+        config = json.loads((folder / "config.json").read_text())
+        (folder / "config.json").write_text(json.dumps({**config, **config_changes}))
+        return folder
+
+    return copy_of_tiny
+
+
 @pytest.fixture(scope="session")
 def _tiny_loaded(tiny_path):
     """Tokenizer and classifier of the tiny checkpoint, loaded the way the notebooks do it."""
@@ -64,31 +75,53 @@ def tiny_model(_tiny_loaded):
     return model
 
 
-def _label_names() -> dict:
-    return {"num_labels": 2, "id2label": dict(enumerate(LABELS)), "label2id": {n: i for i, n in enumerate(LABELS)}}
-
-
-def make_tiny_bert(hidden_size: int = 32, num_layers: int = 3, vocab_size: int = 1200, seed: int = 0):
-    """A tiny BertForSequenceClassification built from a config (random weights, no download)."""
+@pytest.fixture(scope="session")
+def make_bert():
+    """make_bert(hidden_size=32, num_layers=3, vocab_size=1200, seed=0): a tiny BertForSequenceClassification
+    built from a config (random weights, no download), for tests that need BERTs of different sizes."""
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
-    config = BertConfig(vocab_size=vocab_size, hidden_size=hidden_size, num_hidden_layers=num_layers,
-                        num_attention_heads=2, intermediate_size=2 * hidden_size, max_position_embeddings=64,
-                        **_label_names())
-    torch.manual_seed(seed)
-    return BertForSequenceClassification(config)
+    def make(hidden_size: int = 32, num_layers: int = 3, vocab_size: int = 1200, seed: int = 0):
+        config = BertConfig(vocab_size=vocab_size, hidden_size=hidden_size, num_hidden_layers=num_layers,
+                            num_attention_heads=2, intermediate_size=2 * hidden_size, max_position_embeddings=64,
+                            **_label_names())
+        torch.manual_seed(seed)
+        return BertForSequenceClassification(config)
+
+    return make
 
 
 @pytest.fixture
-def tiny_bert():
-    return make_tiny_bert()
+def tiny_bert(make_bert):
+    return make_bert()
 
 
-@pytest.fixture(scope="session")
-def make_bert():
-    """The factory itself, for tests that need BERTs of different sizes."""
-    return make_tiny_bert
+def _label_names() -> dict:
+    return {"num_labels": 2, "id2label": {0: "negative", 1: "positive"}, "label2id": {"negative": 0, "positive": 1}}
+
+
+@pytest.fixture
+def set_gpu(monkeypatch):
+    """set_gpu(True or False): as if torch saw a CUDA GPU or none, for the profile's choice and the run card."""
+    from course_utils import notebook, settings
+
+    def set_available(available: bool):
+        for module in (settings, notebook):
+            monkeypatch.setattr(module, "cuda_available", lambda: available)
+
+    return set_available
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Failing fast, without a clock: a test fails if a connection is attempted or anything waits to retry."""
+    def fail(what):
+        return lambda *args, **kwargs: pytest.fail(what)
+
+    monkeypatch.setattr(socket, "create_connection", fail("opened a connection"))
+    monkeypatch.setattr(socket.socket, "connect", fail("opened a connection"))
+    monkeypatch.setattr(time, "sleep", fail("waited to retry"))
 
 
 @pytest.fixture(scope="session")

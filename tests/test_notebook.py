@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import platform
-import shutil
 import sys
 import types
 from logging.handlers import BufferingHandler
-from pathlib import Path
 
 import pytest
 import transformers
 from transformers import AutoModel, AutoModelForSequenceClassification
 
 from course_utils import notebook as N
-from course_utils import settings as S
 from course_utils.notebook import format_run_card, quiet_libraries, run_card
 from course_utils.settings import get_settings
 
@@ -45,19 +41,6 @@ def logged():
     loader.filters[:] = before[4]
 
 
-@pytest.fixture
-def mismatched(tiny_path, tmp_path):
-    """A copy of the tiny checkpoint whose config.json is changed by ``mismatched(**changes)``."""
-
-    def copy(**changes):
-        folder = Path(shutil.copytree(tiny_path, tmp_path / "my-model", dirs_exist_ok=True))
-        config = json.loads((folder / "config.json").read_text())
-        (folder / "config.json").write_text(json.dumps({**config, **changes}))
-        return folder
-
-    return copy
-
-
 def test_a_routine_load_is_silent(logged, tiny_path):
     AutoModelForSequenceClassification.from_pretrained(tiny_path, num_labels=2)  # a new head: 4 weights missing
     AutoModel.from_pretrained(tiny_path)  # the masked-LM head: 5 weights unused
@@ -70,8 +53,8 @@ def test_a_routine_load_is_silent(logged, tiny_path):
 
 
 @pytest.mark.parametrize("auto", [AutoModelForSequenceClassification, AutoModel])
-def test_weights_missing_from_the_body_are_said_in_one_line(logged, mismatched, auto):
-    folder = mismatched(n_layers=3)
+def test_weights_missing_from_the_body_are_said_in_one_line(logged, tiny_copy, auto):
+    folder = tiny_copy(n_layers=3)
     auto.from_pretrained(folder)
     [line] = logged()
     assert "\n" not in line
@@ -81,8 +64,8 @@ def test_weights_missing_from_the_body_are_said_in_one_line(logged, mismatched, 
     assert f"{missing} missing (left random), 5 unused, 0 of another shape" in line
 
 
-def test_weights_of_another_shape_are_said_above_the_librarys_error(logged, mismatched):
-    folder = mismatched(dim=32, hidden_dim=64)
+def test_weights_of_another_shape_are_said_above_the_librarys_error(logged, tiny_copy):
+    folder = tiny_copy(dim=32, hidden_dim=64)
     with pytest.raises(RuntimeError, match="look at the above report"):
         AutoModelForSequenceClassification.from_pretrained(folder)
     [line] = logged()
@@ -104,20 +87,16 @@ def test_the_one_line_counts_merged_rows_and_ignores_colours():
 # The run card
 
 
-@pytest.fixture
-def no_gpu(monkeypatch):
-    for module in (S, N):
-        monkeypatch.setattr(module, "cuda_available", lambda: False)
-
-
-def test_run_card_content(tmp_path):
+def test_run_card_content(tmp_path, capsys):
     import datasets
     import evaluate
     import torch
 
     (tmp_path / "mine").mkdir()
     s = get_settings("smoke", env={"COURSE_CHECKPOINT": str(tmp_path / "mine")})
-    card = format_run_card(s)
+    assert run_card(s) is None  # a cell ending with run_card(settings) shows the card once
+    card = capsys.readouterr().out.strip()
+    assert card == format_run_card(s)
     assert card.startswith("Run card")
     assert "mine (local folder) (set by you)" in card
     assert "sample (profile smoke): not loaded yet" in card
@@ -141,42 +120,28 @@ def test_run_card_with_data_shows_the_sentences_training_uses(sample):
     assert "all training sentences" in format_run_card(get_settings("smoke", env={}, max_train_samples="all"))
 
 
-def test_run_card_prints_the_card_once_and_returns_nothing(capsys):
-    settings = get_settings("smoke", env={})
-    assert run_card(settings) is None  # a cell ending with run_card(settings) shows the card once
-    assert capsys.readouterr().out.strip() == format_run_card(settings)
-
-
-def test_on_colab_without_a_gpu_the_card_says_how_to_get_one(no_gpu, monkeypatch):
-    assert "WARNING" not in format_run_card(get_settings(env={}))
+def test_on_colab_without_a_gpu_the_card_says_how_to_get_one(set_gpu, monkeypatch):
+    set_gpu(False)
+    assert "WARNING" not in format_run_card(get_settings(env={}))  # not on Colab
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     card = format_run_card(get_settings(env={}))
     assert "WARNING" in card and "T4 GPU" in card
     assert "COURSE_PROFILE" not in card.split("\n")[2], "on Colab, the first cell's PROFILE is the way to change it"
-
-
-def test_on_colab_with_a_gpu_there_is_no_warning(monkeypatch):
-    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-    for module in (S, N):
-        monkeypatch.setattr(module, "cuda_available", lambda: True)
+    set_gpu(True)
     assert "WARNING" not in format_run_card(get_settings(env={}))
 
 
-def test_keep_outputs_on_drive_is_for_colab_only(monkeypatch):
-    monkeypatch.delenv("COURSE_OUTPUT_DIR", raising=False)
+def test_keep_outputs_on_drive_mounts_drive_on_colab_only(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_OUTPUT_DIR", "before")  # so that monkeypatch restores the variable afterwards
+    monkeypatch.delenv("COURSE_OUTPUT_DIR")
     with pytest.raises(RuntimeError, match="is for Colab"):
         N.keep_outputs_on_drive()
     assert "COURSE_OUTPUT_DIR" not in os.environ
-
-
-def test_keep_outputs_on_drive_mounts_drive_and_sets_the_output_folder(monkeypatch, tmp_path):
     mounted = []
     colab = types.ModuleType("google.colab")
     colab.drive = types.SimpleNamespace(mount=mounted.append)
     monkeypatch.setitem(sys.modules, "google.colab", colab)
     monkeypatch.setattr(N, "Path", lambda *parts: tmp_path.joinpath(*[str(p).lstrip("/") for p in parts]))
-    monkeypatch.setenv("COURSE_OUTPUT_DIR", "before")  # so that monkeypatch restores the variable afterwards
-    monkeypatch.delenv("COURSE_OUTPUT_DIR")
     path = N.keep_outputs_on_drive()
     assert mounted == ["/content/drive"] and path.is_dir()
     assert os.environ["COURSE_OUTPUT_DIR"] == str(path) and path.name == "course_outputs"
