@@ -1,21 +1,8 @@
 """Reference settings vs the course's recipe: same model, data and machine, one process (benchmarks/README.md).
 
-Each configuration trains a fresh copy of the checkpoint on the same sentences for one epoch and is
-scored on the validation split: samples per second (tokenization timed once, apart), peak memory (GPU:
-``torch.cuda.max_memory_allocated`` per run; CPU: the process's peak resident memory so far, which
-only grows) and accuracy. Every configuration is built by the recipe's one home, ``course_utils.recipe``
-(``training_arguments``, ``make_trainer``, ``order_by_length``); the reference settings are overrides
-of the recipe. ``--mode compare``: (a) the reference settings, (b) the recipe, and with ``--variants``
-the recipe at other batch sizes and rates. ``--mode ladder``: one override fewer per rung, so the last
-rung is the recipe. ``--seeds 42,43,44`` trains every configuration once per seed, interleaved, and
-compares accuracies by ``course_utils.stats``' rule. ``--json`` writes the record (the strategies
-grid's shape: checkpoint, data, device, versions, code, runs) atomically after every run.
-
-Examples (from the repository root)::
-
-    python benchmarks/speed.py --checkpoint path/to/all-MiniLM-L6-v2 --data path/to/sst2 --samples 4000 --profile cpu
-    python benchmarks/speed.py --checkpoint random-distilbert --data hub --samples all --json out.json --what "..."
-    python benchmarks/speed.py --checkpoint tiny-distilbert --data sample --samples 256 --mode ladder
+Every configuration is built by the recipe's one home, ``course_utils.recipe``; the reference
+settings are overrides of the recipe. benchmarks/README.md says what each mode compares, how seeds
+are compared (``course_utils.stats``' rule), what the ``--json`` record holds, and gives examples.
 """
 
 from __future__ import annotations
@@ -143,8 +130,10 @@ def device_record() -> dict:
 
 def run(name: str, overrides: dict, base: dict, settings, checkpoint: str, tokenizer, train, validation,
         seed: int) -> dict:
-    """Train one configuration with one seed; its run record. ``overrides`` are of ``training_arguments``
-    (``base``: those of every run), plus ``pad_to_multiple_of`` and ``order`` (a key of :data:`ORDERS`)."""
+    """Train one configuration with one seed for one epoch; its run record. ``overrides`` are of
+    ``training_arguments`` (``base``: those of every run), plus ``pad_to_multiple_of`` and ``order`` (a key
+    of :data:`ORDERS`). Peak memory: on a GPU ``torch.cuda.max_memory_allocated`` of this run; on a CPU the
+    process's peak resident memory so far, which only grows."""
     overrides = dict(overrides)
     order, pad = overrides.pop("order", "course"), overrides.pop("pad_to_multiple_of", "recipe")
     args = training_arguments(settings, **base, **overrides, seed=seed)

@@ -1,12 +1,8 @@
 """The results tables of the READMEs, rendered from the results files (``course_utils.results.read_results``).
 
-No figure in a results table is typed by hand: each is computed from a results file and written into
-a README between ``<!-- results:NAME:start -->`` and ``<!-- results:NAME:end -->``. Accuracies are
-mean ± sd over seeds; every comparison follows the course's one rule (``course_utils.stats``): A beats
-B only when the 95% interval of their paired difference excludes zero, else the seeds cannot tell them
-apart. ``python benchmarks/tables.py`` rewrites every marked block in benchmarks/README.md, README.md
-and TEACHING.md; ``--check`` changes nothing and fails when a block is out of date (the tests run it);
-``--print NAME`` shows one table.
+Each table is written into a README between ``<!-- results:NAME:start -->`` and ``<!-- results:NAME:end -->``;
+accuracies are mean ± sd over seeds, compared by the course's one rule (``course_utils.stats``). The
+commands (rewrite, ``--check``, ``--print NAME``): benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -251,13 +247,10 @@ def table_strategies() -> str:
         complete = here[[counts[s, n] == seeds for s in here.index]]
         if complete.empty:
             continue
-        best, ties, beaten = complete["accuracy"].idxmax(), [], []
-        for other in complete.index.drop(best):
-            difference = results.compare_at(data, n, best, other)
-            if difference.low > 0:
-                beaten.append(other)
-            else:
-                ties.append(f"{other} {interval(difference)}")
+        best = complete["accuracy"].idxmax()
+        differences = {other: results.compare_at(data, n, best, other) for other in complete.index.drop(best)}
+        ties = [f"{other} {interval(d)}" for other, d in differences.items() if not d.low > 0]
+        beaten = [other for other, d in differences.items() if d.low > 0]
         lines.append(f"- **{n:,} sentences**: best {best} ({complete.loc[best, 'accuracy']:.3f})"
                      + (f"; the seeds cannot tell it apart from {', '.join(ties)}" if ties else "")
                      + (f"; it beats {', '.join(beaten)}" if beaten else "") + ".")

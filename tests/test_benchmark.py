@@ -2,12 +2,13 @@
 tables.py (the READMEs' tables match the results files, by the rule of course_utils.stats), the GPU scripts."""
 
 import importlib
-import json
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+
+from course_utils.files import read_json, write_json
 
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
 TINY = ["--checkpoint", "tiny-distilbert", "--data", "sample", "--samples", "32", "--profile", "smoke", "--no-warm-up"]
@@ -37,8 +38,8 @@ def results_copy(bench, tmp_path, monkeypatch):
 def test_compare_mode_over_two_seeds_writes_the_record(bench, tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert bench[0].main([*TINY, "--seeds", "1,2", "--json", str(out), "--what", "a smoke run"]) == 0
-    record = json.loads(out.read_text())
-    assert {"checkpoint", "data", "device", "versions", "code", "runs"} <= set(record)  # the grid's shape
+    record = read_json(out)
+    assert {*bench[1].SPEED_KEYS, "data", "code"} <= set(record)  # what tables.py reads, and the grid's shape
     assert record["device"]["kind"] == "cpu" and record["device"]["threads"] >= 1
     assert (record["checkpoint"], record["data"], record["seeds"], record["what"]) == ("tiny-distilbert", "sample",
                                                                                       [1, 2], "a smoke run")
@@ -57,7 +58,7 @@ def test_compare_mode_over_two_seeds_writes_the_record(bench, tmp_path, capsys):
 def test_ladder_mode_trains_every_rung_in_its_order(bench, tmp_path, capsys):
     out = tmp_path / "ladder.json"
     assert bench[0].main([*TINY, "--mode", "ladder", "--json", str(out), "--what", "a smoke ladder"]) == 0
-    runs = json.loads(out.read_text())["runs"]
+    runs = read_json(out)["runs"]
     assert [r["batch_order"].split()[0] for r in runs] == ["random", "random", "the", "length-grouped",
                                                            "length-grouped"]
     assert "accuracy not compared: the rule needs two seeds" in capsys.readouterr().out
@@ -67,7 +68,7 @@ def test_ladder_mode_trains_every_rung_in_its_order(bench, tmp_path, capsys):
 def test_skip_reference_measures_only_the_recipe(bench, tmp_path, capsys):
     out = tmp_path / "skip.json"
     assert bench[0].main([*TINY, "--skip-reference", "--variants", "16:2e-3", "--json", str(out), "--what", "x"]) == 0
-    runs = json.loads(out.read_text())["runs"]
+    runs = read_json(out)["runs"]
     assert [(r["name"][:3], r["batch_size"], r["learning_rate"]) for r in runs] == [("(b)", 32, 1e-3),
                                                                                    ("(c)", 16, 2e-3)]
     assert "minus the reference" not in capsys.readouterr().out  # no reference to compare with
@@ -139,7 +140,7 @@ def test_the_strategies_table_reads_the_grid(bench, results_copy):
     grid = dict(checkpoint="tiny", device="CPU (2 threads)", seeds=[42, 43, 44], sizes=[100], tuning_sentences=50,
                 majority=0.5, chosen={s: {"100": 0.1} for s in accuracies},
                 runs=[run(s, seed, a) for s, values in accuracies.items() for seed, a in zip((42, 43, 44), values)])
-    (results_copy / "strategies_cpu_minilm.json").write_text(json.dumps(grid))
+    write_json(results_copy / "strategies_cpu_minilm.json", grid)
     table = bench[1].TABLES["strategies"]()
     assert "best full (0.810); the seeds cannot tell it apart from features +0.003 (" in table
     assert "; it beats head." in table and "| full | 0.810 ± 0.010 |" in table
@@ -150,11 +151,11 @@ def test_bad_results_files_and_markers_are_errors(bench, results_copy, tmp_path)
     readme.write_text("<!-- results:no-such-table:start -->\n<!-- results:no-such-table:end -->\n")
     with pytest.raises(KeyError, match="unknown table 'no-such-table'"):
         tables.main([str(readme)])
-    (results_copy / "new_run.json").write_text('{"checkpoint": "x"}')  # not written by speed.py
+    write_json(results_copy / "new_run.json", {"checkpoint": "x"})  # not written by speed.py
     with pytest.raises(KeyError, match="new_run.json has no 'device'"):
         tables.TABLES["files"]()
     old_grid = dict(checkpoint="x", device="CPU", seeds=[42], sizes=[100], tuning_sentences=1, chosen={}, results=[])
-    (results_copy / "strategies_cpu_minilm.json").write_text(json.dumps(old_grid))
+    write_json(results_copy / "strategies_cpu_minilm.json", old_grid)
     with pytest.raises(KeyError, match="strategies_cpu_minilm.json has no 'majority'"):
         tables.TABLES["strategies"]()
     (results_copy / "gpu_minilm_epoch.json").unlink()
