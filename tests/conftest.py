@@ -116,12 +116,8 @@ def set_gpu(monkeypatch):
 @pytest.fixture
 def no_network(monkeypatch):
     """Failing fast, without a clock: a test fails if a connection is attempted or anything waits to retry."""
-    def fail(what):
-        return lambda *args, **kwargs: pytest.fail(what)
-
-    monkeypatch.setattr(socket, "create_connection", fail("opened a connection"))
-    monkeypatch.setattr(socket.socket, "connect", fail("opened a connection"))
-    monkeypatch.setattr(time, "sleep", fail("waited to retry"))
+    for owner, name in ((socket, "create_connection"), (socket.socket, "connect"), (time, "sleep")):
+        monkeypatch.setattr(owner, name, lambda *args, _name=name, **kwargs: pytest.fail(f"called {_name}"))
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from unittest import mock
 
 import huggingface_hub
 import huggingface_hub.constants
@@ -26,34 +27,26 @@ def test_offline_mode_never_opens_a_connection(no_network):
 
 
 def test_reachable_when_a_connection_opens(online, monkeypatch):
-    calls = []
-    monkeypatch.setattr(socket, "create_connection",
-                        lambda address, timeout: calls.append((address, timeout)) or contextlib.nullcontext())
+    connect = mock.Mock(return_value=contextlib.nullcontext())
+    monkeypatch.setattr(socket, "create_connection", connect)
     assert hub_reachable(timeout=1.5) is True
-    assert calls == [(("huggingface.co", 443), 1.5)]
+    connect.assert_called_once_with(("huggingface.co", 443), timeout=1.5)
     check_reachable("anything")
 
 
 @pytest.mark.parametrize("error", [socket.timeout("timed out"), socket.gaierror("no DNS"), ConnectionRefusedError()])
 def test_unreachable_fails_at_once_with_the_options(online, monkeypatch, error):
-    def fail(address, timeout):
-        raise error
-
-    monkeypatch.setattr(socket, "create_connection", fail)
+    monkeypatch.setattr(socket, "create_connection", mock.Mock(side_effect=error))
     assert hub_reachable() is False
     with pytest.raises(HubUnavailableError, match=r"the thing.*huggingface\.co cannot be reached"):
         check_reachable("the thing")
 
 
-def test_failure_reason_says_cache_in_offline_mode(online, monkeypatch):
-    assert hub.failure_reason(OSError("boom")) == "OSError: boom"
+def test_the_error_names_what_why_and_the_options(online, monkeypatch):
+    err = unavailable("the checkpoint 'x/y'", hub.failure_reason(OSError("boom")))
+    assert isinstance(err, ConnectionError)  # callers catching ConnectionError / OSError still catch it
+    for term in ("the checkpoint 'x/y'", "OSError: boom", "COURSE_PROFILE=smoke", "COURSE_CHECKPOINT=<folder>",
+                 "COURSE_DATA=<folder>", "`make offline-assets`", "HF_HUB_OFFLINE=1"):
+        assert term in str(err)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     assert hub.failure_reason(OSError("boom")) == "HF_HUB_OFFLINE=1 is set and it is not in your cache"
-
-
-def test_unavailable_names_what_why_and_the_options():
-    err = unavailable("the checkpoint 'x/y'", "huggingface.co cannot be reached")
-    assert isinstance(err, ConnectionError)  # callers catching ConnectionError / OSError still catch it
-    for term in ("the checkpoint 'x/y'", "huggingface.co cannot be reached", "COURSE_PROFILE=smoke",
-                 "COURSE_CHECKPOINT=<folder>", "COURSE_DATA=<folder>", "`make offline-assets`", "HF_HUB_OFFLINE=1"):
-        assert term in str(err)

@@ -7,6 +7,7 @@ import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import torch
@@ -52,29 +53,20 @@ def test_build_tiny_checkpoint_writes_a_small_seeded_distilbert(tmp_path):
 @pytest.fixture
 def counted_builds(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
-    calls = []
-    real = models.build_tiny_checkpoint
-    monkeypatch.setattr(models, "build_tiny_checkpoint",
-                        lambda folder, seed=0: calls.append(folder) or real(folder, seed))
-    return calls
+    builds = mock.Mock(wraps=models.build_tiny_checkpoint)
+    monkeypatch.setattr(models, "build_tiny_checkpoint", builds)
+    return builds
 
 
-def test_tiny_checkpoint_is_built_once(counted_builds, tmp_path):
+def test_tiny_checkpoint_is_built_once_and_again_when_broken(counted_builds, tmp_path):
     first, second = models.tiny_checkpoint_path(), models.tiny_checkpoint_path()
     assert first == second == tmp_path / f"tiny-distilbert-v{models.TINY_VERSION}"
-    assert len(counted_builds) == 1
-    assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary folders left
+    assert counted_builds.call_count == 1
     assert first.stat().st_mode & 0o055 == 0o055  # readable by all, for a cache shared in a classroom
-
-
-def test_a_broken_tiny_checkpoint_is_rebuilt(counted_builds, tmp_path):
-    target = models.tiny_checkpoint_path()
-    weights = target / "model.safetensors"
-    weights.write_bytes(weights.read_bytes()[:1000])  # cut short, as by a full disk
-    assert models.tiny_checkpoint_path() == target
-    assert len(counted_builds) == 2
-    assert check_checkpoint(target) == target
-    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+    os.truncate(first / "model.safetensors", 1000)  # cut short, as by a full disk
+    assert models.tiny_checkpoint_path() == first and counted_builds.call_count == 2
+    assert check_checkpoint(first) == first
+    assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary folders left
 
 
 def test_concurrent_builders_keep_one_checkpoint(counted_builds, tmp_path):

@@ -55,12 +55,10 @@ def test_saved_checkpoint_folder_loads_offline(tmp_path, _tiny_loaded):
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     s = get_settings("cpu", env={"COURSE_CHECKPOINT": str(folder)})
-    assert s.checkpoint_name == "my-distilbert (local folder)"
-    path = resolve_checkpoint(s.checkpoint)
-    assert path == str(folder)
-    loaded = AutoModelForSequenceClassification.from_pretrained(path)
+    assert s.checkpoint_name == "my-distilbert (local folder)" and resolve_checkpoint(s.checkpoint) == str(folder)
+    loaded = AutoModelForSequenceClassification.from_pretrained(folder)
     assert loaded.config.id2label == {0: "negative", 1: "positive"}
-    assert AutoTokenizer.from_pretrained(path)("Hello world")["input_ids"] == tokenizer("Hello world")["input_ids"]
+    assert AutoTokenizer.from_pretrained(folder)("Hello world")["input_ids"] == tokenizer("Hello world")["input_ids"]
     assert all((a == b).all() for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
 
 
@@ -79,30 +77,25 @@ def test_hub_id_in_the_cache_resolves_offline_and_is_checked(no_hub, tiny_path):
 # Without the Hub: fail fast, name the options
 
 
-def checkpoint(out):
-    return resolve_checkpoint("distilbert-base-uncased")
-
-
-def hub_data(out):
-    return load_sst2("hub")
-
-
-def offline_assets(out):
-    return offline.main([str(out), "--checkpoint", "distilbert-base-uncased"])
+CALLS = {  # what needs the Hub, given the folder offline assets would be written to
+    "checkpoint": lambda out: resolve_checkpoint("distilbert-base-uncased"),
+    "hub data": lambda out: load_sst2("hub"),
+    "offline assets": lambda out: offline.main([str(out), "--checkpoint", "distilbert-base-uncased"]),
+}
 
 
 @pytest.mark.parametrize("offline_mode, call, terms", [
-    (True, checkpoint, r"checkpoint 'distilbert-base-uncased'.*HF_HUB_OFFLINE=1 is set"),
-    (True, hub_data, r"SST-2 data \(nyu-mll/glue, sst2\).*HF_HUB_OFFLINE=1 is set"),
-    (False, checkpoint, r"huggingface\.co cannot be reached and it is not in your cache"),
-    (False, hub_data, r"SST-2 data .*: huggingface\.co cannot be reached\."),
-    (True, offline_assets, r"'distilbert-base-uncased'.*this target needs the Hub"),
-    (False, offline_assets, r"'distilbert-base-uncased'.*this target needs the Hub"),
+    (True, "checkpoint", r"checkpoint 'distilbert-base-uncased'.*HF_HUB_OFFLINE=1 is set"),
+    (True, "hub data", r"SST-2 data \(nyu-mll/glue, sst2\).*HF_HUB_OFFLINE=1 is set"),
+    (False, "checkpoint", r"huggingface\.co cannot be reached and it is not in your cache"),
+    (False, "hub data", r"SST-2 data .*: huggingface\.co cannot be reached\."),
+    (True, "offline assets", r"'distilbert-base-uncased'.*this target needs the Hub"),
+    (False, "offline assets", r"'distilbert-base-uncased'.*this target needs the Hub"),
 ])
 def test_without_the_hub_fails_fast_naming_the_options(no_hub, no_network, tmp_path, offline_mode, call, terms):
     no_hub(offline_mode)
     with pytest.raises(HubUnavailableError, match=terms) as err:
-        call(tmp_path / "assets")
+        CALLS[call](tmp_path / "assets")
     for option in OPTIONS:
         assert option in str(err.value), option
     assert not (tmp_path / "assets").exists()  # nothing half-written

@@ -15,6 +15,7 @@ import re
 import shutil
 import time
 import types
+from unittest import mock
 
 import pytest
 import torch
@@ -36,12 +37,8 @@ def smoke(tmp_path, **overrides):
 def trainer(_tiny_loaded):
     """Stands in for a Trainer after training: save_model writes the tiny model and its tokenizer."""
     tokenizer, model = _tiny_loaded
-
-    def save_model(folder):
-        model.save_pretrained(folder)
-        tokenizer.save_pretrained(folder)
-
-    return types.SimpleNamespace(model=model, save_model=save_model)
+    return types.SimpleNamespace(model=model, save_model=lambda folder: [model.save_pretrained(folder),
+                                                                         tokenizer.save_pretrained(folder)])
 
 
 @pytest.fixture
@@ -57,12 +54,8 @@ def save(trainer):
 def trainings(monkeypatch):
     """runs.finetune replaced by a stub: the list of settings ensure_finetuned trained with."""
     calls = []
-
-    def finetune(settings, save_to=None, evaluations=0):
-        calls.append(settings)
-        return None, {"eval_accuracy": 0.5}, 0.0
-
-    monkeypatch.setattr(runs, "finetune", finetune)
+    monkeypatch.setattr(runs, "finetune",
+                        lambda settings, **kw: calls.append(settings) or (None, {"eval_accuracy": 0.5}, 0))
     return calls
 
 
@@ -85,17 +78,11 @@ def test_a_saved_run_is_complete_recorded_and_reused(tmp_path, save, trainings, 
     assert "Using notebook 5's fine-tuned model (validation accuracy 0.625)" in capsys.readouterr().out
 
 
-def flip_training_labels(folder):
-    path = folder / "train.tsv"
-    path.write_text(re.sub(r"\t([01])\t", lambda m: f"\t{1 - int(m[1])}\t", path.read_text("utf-8")), "utf-8")
-
-
-def replace_checkpoint(folder):
-    shutil.rmtree(folder)
-    build_random_distilbert(folder, "tiny", seed=1)  # another model, same files, same names
-
-
-@pytest.mark.parametrize("change", [flip_training_labels, replace_checkpoint])
+@pytest.mark.parametrize("change", [  # (data folder, checkpoint folder) -> same names, same sizes, other content
+    lambda data, _: (data / "train.tsv").write_text(re.sub(r"\t([01])\t", lambda m: f"\t{1 - int(m[1])}\t",
+                                                           (data / "train.tsv").read_text("utf-8")), "utf-8"),
+    lambda _, checkpoint: shutil.rmtree(checkpoint) or build_random_distilbert(checkpoint, "tiny", seed=1),
+], ids=["training labels flipped", "another checkpoint"])
 def test_a_changed_local_folder_is_trained_again(tmp_path, tiny_path, save, trainings, capsys, change):
     data, checkpoint = tmp_path / "sst2", tmp_path / "my-model"
     shutil.copytree(SAMPLE_DIR, data)
@@ -103,7 +90,7 @@ def test_a_changed_local_folder_is_trained_again(tmp_path, tiny_path, save, trai
     settings = smoke(tmp_path, data=data, checkpoint=checkpoint)
     save(settings)
     assert ensure_finetuned(settings) and trainings == [], "an unchanged folder is reused"
-    change(data if change is flip_training_labels else checkpoint)
+    change(data, checkpoint)
     again = smoke(tmp_path, data=data, checkpoint=checkpoint)
     assert again.run_dir == settings.run_dir  # same paths, same settings: only the content differs
     ensure_finetuned(again)
@@ -143,17 +130,16 @@ def test_record_run_needs_a_saved_model(tmp_path):
 # --- fingerprints ------------------------------------------------------------------------------
 
 def test_an_unchanged_file_is_hashed_once(tmp_path, monkeypatch):
-    reads = []
-    real = hashlib.file_digest
-    monkeypatch.setattr(hashlib, "file_digest", lambda f, name: reads.append(f.name) or real(f, name))
+    reads = mock.Mock(wraps=hashlib.file_digest)
+    monkeypatch.setattr(hashlib, "file_digest", reads)
     (tmp_path / "a.txt").write_text("one")
     sources.fingerprint(tmp_path)
     sources.fingerprint(tmp_path)
-    assert len(reads) == 2, "a file changed a moment ago is read again: its times may not have ticked yet"
+    assert reads.call_count == 2, "a file changed a moment ago is read again: its times may not have ticked yet"
     monkeypatch.setattr(sources, "SETTLED_NS", 0)  # as if the file had been there a while
     sources.fingerprint(tmp_path)
     sources.fingerprint(tmp_path)
-    assert len(reads) == 3
+    assert reads.call_count == 3
 
 
 def test_fingerprint_of_a_missing_path(tmp_path):
@@ -167,11 +153,7 @@ def test_interrupted_save_leaves_the_previous_run_intact(tmp_path, save, trainer
     settings = smoke(tmp_path)
     folder = save(settings)
     before = read_run(folder)
-
-    def fail(*args, **kwargs):
-        raise KeyboardInterrupt("kernel stopped while saving")
-
-    monkeypatch.setattr(runs, "publish", fail)
+    monkeypatch.setattr(runs, "publish", mock.Mock(side_effect=KeyboardInterrupt("kernel stopped while saving")))
     with pytest.raises(KeyboardInterrupt):
         save_run(trainer, folder, settings, {"eval_accuracy": 0.0}, 1.0)
     assert read_run(folder) == before, "the old run is untouched"
@@ -181,11 +163,7 @@ def test_interrupted_save_leaves_the_previous_run_intact(tmp_path, save, trainer
 def test_interrupted_record_write_leaves_no_record(tmp_path, trainer, monkeypatch):
     folder = tmp_path / "inplace"
     trainer.save_model(folder)
-
-    def fail(src, dst):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(os, "replace", fail)
+    monkeypatch.setattr(os, "replace", mock.Mock(side_effect=OSError("disk full")))
     with pytest.raises(OSError, match="disk full"):
         runs.record_run(folder, smoke(tmp_path), {"eval_accuracy": 0.5}, 1.0)
     monkeypatch.undo()
@@ -196,35 +174,28 @@ def test_interrupted_record_write_leaves_no_record(tmp_path, trainer, monkeypatc
 @pytest.fixture
 def two_runs(tmp_path, save):
     """Two complete runs (the second has one more file) and an empty place to publish them."""
-    first = save(smoke(tmp_path / "a"))
+    settings = smoke(tmp_path / "a")
+    first = save(settings)
     second = shutil.copytree(first, tmp_path / "second")
     (second / "extra.txt").write_text("only in the second run")
-    info = json.loads((second / RUN_INFO).read_text())
-    (second / RUN_INFO).write_text(json.dumps({**info, "files": runs._file_record(second)}))
+    runs.record_run(second, settings, {"eval_accuracy": 0.5}, 1.0)
     return first, second, tmp_path / "model"
 
 
-def test_a_later_publish_replaces_the_earlier_run_whole(two_runs):
+@pytest.mark.parametrize("there", ["an earlier run", "the same run", "a broken run"])
+def test_publish_leaves_one_whole_run(two_runs, there):
     first, second, target = two_runs
+    if there == "an earlier run":
+        publish(second, target)  # the run with one more file
+    elif there == "the same run":
+        shutil.copytree(first, target)
+    else:
+        target.mkdir()
+        (target / "model.safetensors").write_bytes(b"half")
     publish(first, target)
-    publish(second, target)
-    assert check_run(target) is None and (target / "extra.txt").exists()
-    assert not first.exists() and not second.exists() and hidden(target.parent) == []
-
-
-def test_an_identical_run_already_published_is_kept(two_runs):
-    first, _, target = two_runs
-    shutil.copytree(first, target)
-    publish(first, target)
-    assert check_run(target) is None and first.exists(), "nothing moved: save_run removes its staging folder"
-
-
-def test_a_broken_run_is_replaced(two_runs):
-    first, _, target = two_runs
-    target.mkdir()
-    (target / "model.safetensors").write_bytes(b"half")
-    publish(first, target)
-    assert check_run(target) is None and read_run(target)["metrics"] == {"eval_accuracy": 0.5}
+    assert check_run(target) is None and not (target / "extra.txt").exists(), "replaced whole (or the same, kept)"
+    assert first.exists() == (there == "the same run"), "the same run: nothing moved (save_run removes its staging)"
+    assert second.exists() == (there != "an earlier run") and hidden(target.parent) == []
 
 
 def test_publish_keeps_a_run_that_appeared_meanwhile(two_runs, monkeypatch):

@@ -29,7 +29,7 @@ def start(tmp_path):
 # Profiles, and why a profile was chosen
 
 
-def test_the_profiles():
+def test_each_profile_has_its_checkpoint_data_and_budget():
     smoke, default, cpu = (get_settings(name, env={}) for name in ("smoke", "default", "cpu"))
     assert (smoke.checkpoint, smoke.data, smoke.overridden) == (TINY_CHECKPOINT, "sample", ())  # offline
     for s in (default, cpu):
@@ -51,15 +51,6 @@ def test_without_course_profile_the_machine_chooses(set_gpu, gpu, profile, reaso
     assert f"{profile} ({reason})" in format_run_card(s)
 
 
-def test_auto_after_another_profile_goes_back_to_the_machine(set_gpu, monkeypatch):
-    """Choosing a profile keeps no state: the notebooks' first cell no longer writes COURSE_PROFILE."""
-    set_gpu(False)
-    monkeypatch.delenv("COURSE_PROFILE")  # the test run sets it (conftest.py)
-    assert get_settings("smoke").profile == "smoke"
-    assert "COURSE_PROFILE" not in os.environ
-    assert get_settings("auto").profile == "cpu"
-
-
 @pytest.mark.parametrize("gpu", [False, True])
 @pytest.mark.parametrize("name", list(S.PROFILES))
 def test_course_profile_wins_over_the_machine(set_gpu, gpu, name):
@@ -69,18 +60,19 @@ def test_course_profile_wins_over_the_machine(set_gpu, gpu, name):
     assert "follows COURSE_PROFILE" in format_run_card(s)
 
 
-def test_profile_argument_wins_over_course_profile(set_gpu):
-    set_gpu(True)
-    s = get_settings("cpu", env={"COURSE_PROFILE": "smoke"})
-    assert (s.profile, s.profile_reason) == ("cpu", "set in the notebook: PROFILE = 'cpu'")
-    assert 'or "auto" to let the course choose' in format_run_card(s)
-
-
-def test_reads_os_environ_when_env_not_given(monkeypatch):
-    monkeypatch.setenv("COURSE_PROFILE", "cpu")
+def test_the_profile_argument_wins_and_os_environ_is_read_never_written(set_gpu, monkeypatch):
+    """Choosing a profile keeps no state: the notebooks' first cell no longer writes COURSE_PROFILE."""
+    set_gpu(False)
+    monkeypatch.setenv("COURSE_PROFILE", "smoke")
     monkeypatch.setenv("COURSE_EPOCHS", "2")
     s = get_settings()
-    assert (s.profile, s.epochs, s.overridden) == ("cpu", 2.0, ("epochs",))
+    assert (s.profile, s.epochs, s.overridden) == ("smoke", 2.0, ("epochs",))
+    s = get_settings("default")  # wins over COURSE_PROFILE and over the machine
+    assert (s.profile, s.profile_reason) == ("default", "set in the notebook: PROFILE = 'default'")
+    assert 'or "auto" to let the course choose' in format_run_card(s)
+    assert os.environ["COURSE_PROFILE"] == "smoke"
+    monkeypatch.delenv("COURSE_PROFILE")
+    assert get_settings("auto").profile == "cpu"
 
 
 # ---------------------------------------------------------------------------------------
@@ -208,21 +200,16 @@ def test_display_name_hides_the_path(start, monkeypatch):
     assert display_name("models/mine") == display_name("./models/mine") == "mine (local folder)"
 
 
-def test_as_dict_has_no_paths(start):
-    s = get_settings("cpu", env={"COURSE_CHECKPOINT": str(start / "models" / "mine"),
-                                 "COURSE_OUTPUT_DIR": str(start / "out")}, data=start / "sst2")  # a path as keyword
-    assert s.data == str(start / "sst2")
+def test_identity_has_absolute_folders_and_as_dict_no_paths(start):
+    s = get_settings("cpu", env={"COURSE_START_DIR": str(start), "COURSE_CHECKPOINT": "models/mine",
+                                 "COURSE_OUTPUT_DIR": "out"}, data=start / "sst2")  # a path as keyword too
+    assert (s.identity()["checkpoint"], s.identity()["data"]) == (str(start / "models" / "mine"), str(start / "sst2"))
+    assert set(s.identity()) == {"profile", "checkpoint", "data", "max_train_samples", "epochs", "batch_size",
+                                 "learning_rate", "max_length", "seed"}
     d = s.as_dict()
     assert str(start) not in json.dumps(d)
     assert (d["checkpoint"], d["data"], d["output_dir"]) == ("mine (local folder)", "sst2 (local folder)", "out")
     assert d["overridden"] == ["checkpoint", "output_dir", "data"]
-
-
-def test_identity_has_absolute_folders_and_hub_ids_as_given(start):
-    identity = get_settings("cpu", env={"COURSE_START_DIR": str(start), "COURSE_DATA": "sst2"}).identity()
-    assert (identity["data"], identity["checkpoint"]) == (str(start / "sst2"), "distilbert-base-uncased")
-    assert set(identity) == {"profile", "checkpoint", "data", "max_train_samples", "epochs", "batch_size",
-                             "learning_rate", "max_length", "seed"}
 
 
 def test_run_dirs_differ_by_setting_and_are_safe_folder_names(start):
