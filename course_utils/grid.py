@@ -213,14 +213,6 @@ def run(strategy: str, bench: Bench, size: int, seed: int, value: float, *, keep
 Run = Callable[[str, Bench, int, int, float], dict]
 
 
-def _scores(runs: list[dict], strategy: str, size: int) -> dict[float, dict[int, float]]:
-    out: dict[float, dict[int, float]] = {}
-    for r in runs:
-        if r["strategy"] == strategy and r["size"] == size:
-            out.setdefault(r["value"], {})[r["seed"]] = r["tuning"]
-    return out
-
-
 def sweep(strategy: str, bench: Bench, size: int, seeds: Sequence[int], runs: list[dict],
           ensure: Callable[[str, int, float, int], dict]) -> float:
     """Choose ``strategy``'s value at ``size`` on the tuning slice (see the protocol above); ``ensure``
@@ -229,17 +221,21 @@ def sweep(strategy: str, bench: Bench, size: int, seeds: Sequence[int], runs: li
     low, high = LIMITS[kind]
     values = sorted(START[strategy])
     extended = {True: 0, False: 0}
+    scores: dict[float, dict[int, float]] = {}  # only what this sweep asked for, so a resumed sweep repeats itself
+
+    def measure(value: float, seed: int) -> None:
+        scores.setdefault(value, {})[seed] = ensure(strategy, size, value, seed)["tuning"]
+
     for value in values:
-        ensure(strategy, size, value, seeds[0])
+        measure(value, seeds[0])
     while True:
-        scores = _scores(runs, strategy, size)
         means = {v: float(np.mean(list(scores[v].values()))) for v in values}
         best = max(values, key=lambda v: (means[v], -abs(math.log(v) - math.log(values[len(values) // 2]))))
         close = [v for v in values if means[v] >= means[best] - CLOSE]
         missing = [v for v in close if len(close) > 1 and len(seeds) > 1 and seeds[1] not in scores[v]]
         if missing:
             for value in missing:
-                ensure(strategy, size, value, seeds[1])
+                measure(value, seeds[1])
             continue
         if best not in (values[0], values[-1]):
             return best
@@ -249,7 +245,7 @@ def sweep(strategy: str, bench: Bench, size: int, seeds: Sequence[int], runs: li
             return best  # check_grid reports it: the winner stayed at an edge
         extended[up] += 1
         values = sorted(values + [nxt])
-        ensure(strategy, size, nxt, seeds[0])
+        measure(nxt, seeds[0])
 
 
 def grid(bench: Bench, sizes: Sequence[int], strategies: Sequence[str], seeds: Sequence[int], record: dict,
