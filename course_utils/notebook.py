@@ -1,10 +1,4 @@
-"""A notebook's set-up: quiet library output, the device, library versions, Colab's Drive, the run card.
-
-Every notebook's second cell runs::
-
-    quiet_libraries()                    # no routine load reports, no progress bars (notebook 1 explains both)
-    settings = get_settings(PROFILE)     # PROFILE comes from the first cell: "auto", "default", "cpu", "smoke"
-    run_card(settings)                   # what this notebook runs, and why
+"""A notebook's set-up cell: ``quiet_libraries()``, ``settings = get_settings(PROFILE)``, ``run_card(settings)``.
 
 Example:
     >>> from course_utils.settings import get_settings
@@ -20,6 +14,7 @@ import logging
 import os
 import platform
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +36,8 @@ def _weights_in(key: str) -> int:
 
 
 def load_report_line(report: str) -> str | None:
-    """The course's one line for a transformers load report; ``None`` for the routine one.
-
-    Routine: the only weights missing or unused are those of a task head, i.e. outside the base
-    model (``model.base_model_prefix``), as when a pretrained checkpoint gets a new classification
-    head (notebook 1 explains that report). Anything else (a body weight missing or unused, a
-    shape that differs) means the config does not describe the weights.
+    """The course's one line for a transformers load report; ``None`` for the routine one, where the only
+    weights missing or unused are a task head's (outside ``model.base_model_prefix``; notebook 1 explains it).
 
     >>> load_report_line("BertModel LOAD REPORT from: ckpt\\nencoder.layer.{0...11}.x | MISSING |")[:70]
     'BertModel from ckpt does not fit its weights: 12 missing (left random)'
@@ -97,19 +88,8 @@ class LoadReportFilter(logging.Filter):
 
 
 def quiet_libraries() -> None:
-    """Keep notebook outputs about the lesson: no routine load reports, no download or map progress bars.
-
-    Notebook 1 shows and explains one load report; every later notebook calls this in its set-up.
-    It runs the libraries' own switches::
-
-        transformers.logging.set_verbosity_error()    # no LOAD REPORT tables, no info messages
-        transformers.logging.disable_progress_bar()   # no "Loading weights" bars
-        datasets.disable_progress_bars()              # no "Map" / "Filter" bars
-
-    A load report that is not routine (weights that do not fit the config) is never hidden: a
-    :class:`LoadReportFilter` turns it into one line naming the folder and the counts. The Trainer's
-    progress table is switched off per run with ``TrainingArguments(disable_tqdm=True)``.
-    """
+    """Keep notebook outputs about the lesson with the libraries' own switches: no routine load reports,
+    no progress bars. A load report that is not routine is never hidden (:class:`LoadReportFilter`)."""
     import warnings
 
     import datasets
@@ -157,8 +137,6 @@ def library_versions() -> dict[str, str]:
 
 def on_colab() -> bool:
     """True inside a Google Colab runtime."""
-    import sys
-
     return "google.colab" in sys.modules
 
 
@@ -182,12 +160,8 @@ def colab_without_gpu_warning(settings: RunSettings) -> str | None:
 
 
 def keep_outputs_on_drive(folder: str = "MyDrive/course_outputs") -> Path:
-    """On Colab: mount Google Drive and keep the course's outputs there (``COURSE_OUTPUT_DIR``).
-
-    Each Colab notebook runs on its own machine, so notebooks 6-8 cannot see the model that
-    notebook 5 saved; on Drive they can. Call it before :func:`get_settings`. Without it,
-    notebooks 6-8 train the same model again (same data, seed and recipe).
-    """
+    """On Colab, where each notebook has its own machine: mount Google Drive and keep the course's outputs
+    there (``COURSE_OUTPUT_DIR``), so that notebooks 6-8 find notebook 5's model. Call it before ``get_settings``."""
     if not on_colab():
         raise RuntimeError("keep_outputs_on_drive() is for Colab, where each notebook has its own machine. "
                            "Here the notebooks share course_outputs/ already; set COURSE_OUTPUT_DIR to move it.")
@@ -202,22 +176,13 @@ def keep_outputs_on_drive(folder: str = "MyDrive/course_outputs") -> Path:
 
 
 def run_card(settings: RunSettings, data: Any | None = None) -> None:
-    """Print the run card (:func:`format_run_card`): what this notebook runs, and why.
-
-    It returns nothing, so that a notebook cell ending with ``run_card(settings)`` shows the card once.
-    """
+    """Print :func:`format_run_card` (returning nothing, so that a cell ending with it shows the card once)."""
     print(format_run_card(settings, data))
 
 
 def format_run_card(settings: RunSettings, data: Any | None = None) -> str:
-    """The run card as text: profile (and why), checkpoint, data, training budget, device, versions.
-
-    Args:
-        settings: from :func:`get_settings`.
-        data: the loaded ``DatasetDict``, if the notebook loaded one, to show split sizes and
-            the number of sentences training will really use.
-
-    """
+    """The run card as text: profile (and why), checkpoint, data, training budget, device, versions;
+    with ``data`` (the loaded ``DatasetDict``) the split sizes and the sentences training really uses."""
 
     def source(field_name: str) -> str:
         return "set by you" if field_name in settings.overridden else f"profile {settings.profile}"

@@ -1,14 +1,9 @@
 """The course's fine-tuning recipe, written once: the batch order, ``TrainingArguments`` and the ``Trainer``.
 
-Notebook 5 writes every step with the libraries' own API; the capstone (notebook 10) writes its
-own copy, standing alone. Everything else that trains (notebooks 6-9, appendix A1, the
-benchmarks, the strategies grid) calls :func:`training_arguments` and :func:`make_trainer`, so
-the recipe, the mixed-precision choice included, is decided here and nowhere else.
-
-The recipe: AdamW (the ``Trainer``'s default) with a linear warm-up over the first tenth of the
-steps and a linear decay to zero, weight decay 0.01, dynamic padding, and batches of sentences
-of similar length served in random order (:func:`length_grouped_order`: on a CPU, padding is
-wasted arithmetic; appendix A1 measures the speed-up and explains the order).
+Notebook 5 (and, standing alone, the capstone) writes it with the libraries' own API; everything
+else that trains calls :func:`training_arguments` and :func:`make_trainer`. The recipe: AdamW with a
+linear warm-up over the first tenth of the steps and a linear decay to zero, weight decay 0.01, dynamic
+padding, and batches of similar length in random order (:func:`length_grouped_order`; appendix A1).
 
 Example:
     >>> from course_utils.settings import get_settings
@@ -34,10 +29,8 @@ GROUP_BATCHES = 50
 
 
 def mixed_precision(device: str | None = None) -> dict[str, bool]:
-    """``{"bf16": True}``, ``{"fp16": True}`` or ``{}`` (32-bit floats) for ``TrainingArguments``.
-
-    bf16 only where the GPU computes it natively: ``torch.cuda.is_bf16_supported()`` also counts
-    emulation, which makes a T4 (Colab's free GPU) train slowly in emulated bf16, so it gets fp16.
+    """``{"bf16": True}``, ``{"fp16": True}`` or ``{}`` for ``TrainingArguments``: bf16 only where the GPU
+    computes it natively (a T4, Colab's free GPU, would emulate it slowly, so it gets fp16).
 
     >>> mixed_precision("cpu")
     {}
@@ -57,28 +50,22 @@ def pad_multiple(device: str | None = None) -> int | None:
 
 def length_grouped_order(lengths: Sequence[int], batch_size: int, *, seed: int, epochs: int = 1,
                          group_batches: int = GROUP_BATCHES) -> list[int]:
-    """An order of the row indices whose consecutive chunks of ``batch_size`` are batches of
-    sentences of similar length, the batches in random order; one such order per epoch.
+    """Row indices whose chunks of ``batch_size`` are batches of similar length, in random order, per epoch.
 
-    Each epoch: shuffle the indices, cut them into groups of ``group_batches`` batches (at most a
-    quarter of all batches, at least one), sort each group by length, cut it into batches and
-    shuffle the full batches; the batch with the longest sentence goes first, so a run that does
-    not fit in memory fails at its first step. With one epoch a last, smaller batch stays last;
-    with several, each epoch's incomplete batch is left out (a different few rows each epoch),
-    so that every chunk of ``batch_size`` rows is one of these batches.
+    Each epoch: shuffle, cut into groups of ``group_batches`` batches (at most a quarter of all batches),
+    sort each group by length, cut it into batches and shuffle the full ones, the longest first (a run
+    that does not fit in memory fails at once). One epoch keeps a last, smaller batch last; with several,
+    each epoch's incomplete batch is left out. Train on ``train.select(order)``, sampling "sequential".
 
-    Train on ``train.select(order)`` with ``TrainingArguments(train_sampling_strategy="sequential")``.
+    6,400 sentences of 2 to 59 tokens: 98% of the padded batches' tokens are real (random batches: 53%).
 
-    Example: 6,400 sentences of 2 to 59 tokens in batches of 32. 98% of the tokens in the padded
-    batches are real (random batches: about 53%).
-
-        >>> lengths = np.random.default_rng(0).integers(2, 60, 6400).tolist()
-        >>> order = length_grouped_order(lengths, 32, seed=0)
-        >>> batches = [order[i:i + 32] for i in range(0, len(order), 32)]
-        >>> round(sum(lengths) / sum(len(b) * max(lengths[i] for i in b) for b in batches), 2)
-        0.98
-        >>> len(length_grouped_order(lengths[:100], 32, seed=0, epochs=3))  # 3 whole batches per epoch
-        288
+    >>> lengths = np.random.default_rng(0).integers(2, 60, 6400).tolist()
+    >>> order = length_grouped_order(lengths, 32, seed=0)
+    >>> batches = [order[i:i + 32] for i in range(0, len(order), 32)]
+    >>> round(sum(lengths) / sum(len(b) * max(lengths[i] for i in b) for b in batches), 2)
+    0.98
+    >>> len(length_grouped_order(lengths[:100], 32, seed=0, epochs=3))  # 3 whole batches per epoch
+    288
     """
     for name, value in (("batch_size", batch_size), ("epochs", epochs), ("group_batches", group_batches)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -152,16 +139,8 @@ def select_train(encoded: datasets.DatasetDict, settings: RunSettings) -> datase
 
 def training_arguments(settings: RunSettings, output_dir, *, evaluations: int = 0, keep_best: bool = False,
                        **overrides: Any):
-    """The recipe's ``TrainingArguments``: notebook 5's, with the profile's batch, rate, epochs and seed.
-
-    Args:
-        settings: batch size, learning rate, epochs and seed come from here.
-        output_dir: the ``Trainer``'s scratch folder.
-        evaluations: how many times to evaluate during training, evenly spaced (0: only when asked).
-        keep_best: save a checkpoint at each evaluation and end with the one whose accuracy was best
-            (``load_best_model_at_end``); needs ``evaluations``.
-        **overrides: any other ``TrainingArguments`` field, e.g. ``learning_rate=1e-3`` or ``max_steps=250``.
-    """
+    """Notebook 5's ``TrainingArguments`` with the settings' batch, rate, epochs and seed: ``evaluations``
+    evenly spaced evaluations, ``keep_best`` to end with the best of them, ``overrides`` any other field."""
     from transformers import TrainingArguments
 
     if isinstance(evaluations, bool) or not isinstance(evaluations, int) or evaluations < 0:

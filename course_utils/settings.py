@@ -1,26 +1,8 @@
-"""Run settings: which profile, checkpoint, data and budget a notebook uses.
+"""Run settings: which profile, checkpoint, data and budget a notebook uses (README, "Profiles").
 
-Every notebook's first cell has a ``PROFILE`` field; its set-up cell calls ``get_settings(PROFILE)``:
-
-========  ===========================================================================
-profile   what it runs
-========  ===========================================================================
-default   ``distilbert-base-uncased`` and the full SST-2 from the Hub, 1 epoch (a GPU)
-cpu       the same checkpoint and data, a training subset sized for a 2-core laptop
-smoke     a tiny DistilBERT with random weights and the SST-2 sample shipped in this
-          package: runs offline in seconds (the tests use it; its accuracy means nothing)
-========  ===========================================================================
-
-``"auto"`` (or no profile) reads ``COURSE_PROFILE``; when that is unset too, a machine with a
-CUDA GPU gets ``default`` and any other ``cpu``. Explicit overrides, also environment variables,
-win over the profile (paths are read as :mod:`course_utils.sources` says):
-
-* ``COURSE_CHECKPOINT`` a Hub id or a local folder (e.g. a checkpoint copied for a classroom),
-* ``COURSE_DATA`` ``hub``, ``sample`` or a local folder of SST-2 files,
-* ``COURSE_TRAIN_SAMPLES`` (``all`` or a number), ``COURSE_EPOCHS``,
-* ``COURSE_OUTPUT_DIR`` where notebooks save models (default ``course_outputs``).
-
-Nothing falls back silently: the run card (:mod:`course_utils.notebook`) says what is in use and why.
+:func:`get_settings` starts from a profile (:data:`PROFILES`), applies the environment overrides
+(:data:`ENV_OVERRIDES`), then keyword overrides, each checked by :func:`check_value`; folders are read as
+:mod:`course_utils.sources` says. Nothing falls back silently: the run card says what is in use and why.
 
 Example:
     >>> s = get_settings("smoke")
@@ -36,6 +18,7 @@ import json
 import math
 import os
 import re
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -54,14 +37,9 @@ PROFILES: dict[str, dict[str, Any]] = {
                   batch_size=32, learning_rate=1e-3, max_length=64),
 }
 
-# Environment variable -> settings field, for the explicit overrides.
-ENV_OVERRIDES = {
-    "COURSE_CHECKPOINT": "checkpoint",
-    "COURSE_DATA": "data",
-    "COURSE_TRAIN_SAMPLES": "max_train_samples",
-    "COURSE_EPOCHS": "epochs",
-    "COURSE_OUTPUT_DIR": "output_dir",
-}
+#: Environment variable -> settings field (blank values count as unset).
+ENV_OVERRIDES = {"COURSE_CHECKPOINT": "checkpoint", "COURSE_DATA": "data", "COURSE_TRAIN_SAMPLES": "max_train_samples",
+                 "COURSE_EPOCHS": "epochs", "COURSE_OUTPUT_DIR": "output_dir"}
 
 # Numeric setting -> (type, smallest whole number allowed, what it must be, an example for the error).
 # Decimal settings must be positive and finite; whole numbers stay below 2**32 (what seeding accepts).
@@ -77,12 +55,8 @@ NUMBERS: dict[str, tuple[type, int, str, str]] = {
 
 @dataclass(frozen=True)
 class RunSettings:
-    """Everything a notebook needs to know about the run it is part of.
-
-    ``checkpoint`` and ``data`` are a Hub id or keyword as given, or a local folder as an
-    absolute path; ``output_dir`` is absolute. ``profile_reason`` says why this profile
-    (``"no GPU found"``, ``"set by COURSE_PROFILE"``, ...); it is not part of the run's identity.
-    """
+    """A notebook's run: ``checkpoint`` and ``data`` are a Hub id or keyword, or an absolute folder;
+    ``profile_reason`` says why this profile (``"no GPU found"``, ...)."""
 
     profile: str
     description: str
@@ -109,16 +83,11 @@ class RunSettings:
         return display_name(self.data)
 
     def identity(self) -> dict[str, Any]:
-        """Every setting that changes what is trained, as plain values.
+        """Every setting that changes what is trained (folders as absolute paths; what they hold is
+        added by :func:`course_utils.runs.identity`), not how a value was chosen or where runs are kept.
 
-        Local checkpoint and data folders appear as absolute paths (two folders both called
-        ``sst2`` differ); what they hold is added by :func:`course_utils.runs.identity`. Left out
-        are ``description`` (follows from the profile), ``overridden`` and ``profile_reason`` (how
-        a value was chosen, not what it is) and ``output_dir`` (where runs are kept).
-
-        Example:
-            >>> get_settings("smoke").identity()["checkpoint"]
-            'tiny-distilbert'
+        >>> get_settings("smoke").identity()["checkpoint"]
+        'tiny-distilbert'
         """
         left_out = ("description", "output_dir", "overridden", "profile_reason")
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in left_out}
@@ -142,10 +111,8 @@ class RunSettings:
 
 
 def check_value(field_name: str, value: Any, source: str | None = None) -> Any:
-    """Check one setting's value and return it in the type :class:`RunSettings` keeps.
-
-    Text is read as the environment variables are (``"all"``, ``"0.5"``, ASCII digits only);
-    ``source`` is how the value was given (``"COURSE_EPOCHS='0'"``, ``"epochs=0"``), for the error.
+    """One setting's value in the type :class:`RunSettings` keeps; text is read as the environment
+    variables are (ASCII digits only). ``source`` is how it was given (``"COURSE_EPOCHS='0'"``), for the error.
 
     >>> check_value("max_train_samples", "all"), check_value("epochs", "0.5")
     (None, 0.5)
@@ -164,10 +131,8 @@ def check_value(field_name: str, value: Any, source: str | None = None) -> Any:
         text = value.strip()
         hint = "" if text.isascii() else " (write it with the digits 0-9)"
         if text.isascii() and (kind is float or text.isdigit()):  # int() and float() read any script's digits
-            try:
+            with suppress(ValueError):
                 value = kind(text)
-            except ValueError:
-                pass
     number = isinstance(value, (int, float) if kind is float else int) and not isinstance(value, bool)
     if not number or not (0 < value < math.inf if kind is float else low <= value < 2**32):
         raise ValueError(f"{source} is not {what}{hint}. Set it to e.g. {example}.")
@@ -182,17 +147,13 @@ def cuda_available() -> bool:
 
 
 def choose_profile(profile: str | None = None, env: Mapping[str, str] | None = None) -> tuple[str, str]:
-    """The profile's name and why it was chosen: the argument, ``COURSE_PROFILE``, or the GPU.
-
-    ``"auto"`` and ``None`` leave the choice to ``COURSE_PROFILE`` and the machine, so setting a
-    notebook's ``PROFILE`` back to ``"auto"`` and running it again really goes back.
+    """The profile's name and why: the argument; for ``"auto"`` or ``None``, ``COURSE_PROFILE``, else the GPU.
 
     >>> choose_profile("smoke")
     ('smoke', "set in the notebook: PROFILE = 'smoke'")
     """
-    choices = ", ".join(PROFILES)
-    if profile is not None and str(profile).strip().lower() not in ("", "auto"):
-        name = str(profile).strip().lower()
+    choices, name = ", ".join(PROFILES), "" if profile is None else str(profile).strip().lower()
+    if name not in ("", "auto"):
         if name not in PROFILES:
             raise ValueError(f"Unknown profile {name!r}. Choose one of: auto, {choices} (e.g. PROFILE = 'cpu').")
         return name, f"set in the notebook: PROFILE = {name!r}"
@@ -203,27 +164,13 @@ def choose_profile(profile: str | None = None, env: Mapping[str, str] | None = N
             raise ValueError(f"Unknown profile {name!r} (COURSE_PROFILE={given!r}). Choose one of: {choices} "
                              f"(e.g. COURSE_PROFILE=cpu), or unset it to choose by the machine.")
         return name, "set by COURSE_PROFILE"
-    if cuda_available():
-        return "default", "a CUDA GPU found"
-    return "cpu", "no GPU found"
+    return ("default", "a CUDA GPU found") if cuda_available() else ("cpu", "no GPU found")
 
 
 def get_settings(profile: str | None = None, env: Mapping[str, str] | None = None, **overrides: Any) -> RunSettings:
-    """Settings for this run: a profile, then environment overrides, then keyword overrides.
-
-    Args:
-        profile: ``default``, ``cpu`` or ``smoke``; ``"auto"`` or ``None`` reads ``COURSE_PROFILE``,
-            and when that is unset picks ``default`` on a machine with a CUDA GPU, else ``cpu``.
-        env: where to read variables from (``os.environ`` when ``None``; tests pass a dict).
-            Variables set to nothing or blanks count as unset.
-        **overrides: any :class:`RunSettings` field, e.g. ``max_train_samples=2000``; checked
-            like the environment variables (``epochs=0`` is an error, as ``COURSE_EPOCHS=0`` is).
-
-    Raises:
-        ValueError: an unknown profile or a value out of range (the message names it).
-        TypeError: an unknown keyword.
-        FileNotFoundError: a checkpoint or data folder that does not exist (absolute path shown).
-        NotADirectoryError: a file where a folder must be (checkpoint, data, output folder).
+    """Settings for this run: a profile (:func:`choose_profile`), then the variables of ``env``
+    (``os.environ`` when ``None``), then ``overrides`` (any :class:`RunSettings` field, checked alike).
+    Bad values raise ``ValueError``, unknown keywords ``TypeError``, missing folders ``FileNotFoundError``.
 
     Example:
         >>> get_settings("cpu", env={"COURSE_TRAIN_SAMPLES": "2000"}).max_train_samples
@@ -263,8 +210,4 @@ def device_kind() -> str:
     """``"cuda"``, ``"mps"`` or ``"cpu"``: what the Trainer will train on (the one place the course asks)."""
     import torch
 
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
+    return "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"

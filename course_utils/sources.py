@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import Mapping
 
@@ -34,9 +35,7 @@ def env_value(name: str, env: Mapping[str, str] | None = None) -> str | None:
     >>> env_value("COURSE_DATA", {"COURSE_DATA": "  "}) is None
     True
     """
-    env = os.environ if env is None else env
-    value = env.get(name, "").strip()
-    return value or None
+    return (os.environ if env is None else env).get(name, "").strip() or None
 
 
 def start_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -72,10 +71,7 @@ def _written_as_path(text: str) -> bool:
 
 
 def is_local_path(value: str | os.PathLike) -> bool:
-    """True when ``value`` names a folder rather than a Hub id or keyword.
-
-    A value written as a path (``./x``, ``/x``, ``~/x``) is one; so is a relative value that
-    exists in :func:`start_dir`. Anything else (``distilbert-base-uncased``, ``nyu-mll/glue``) is not.
+    """True when ``value`` names a folder (written as a path, or existing in :func:`start_dir`), not a Hub id.
 
     >>> is_local_path("/home/me/models/x"), is_local_path("sentence-transformers/all-MiniLM-L6-v2")
     (True, False)
@@ -88,15 +84,9 @@ def is_local_path(value: str | os.PathLike) -> bool:
 
 def resolve_source(value: str | os.PathLike, kind: str, env: Mapping[str, str] | None = None,
                    source: str | None = None, default: str | None = None) -> str:
-    """A checkpoint (``kind="checkpoint"``) or data source (``kind="data"``) in the form settings keep.
-
-    Keywords (``tiny-distilbert``, ``hub``, ``sample``) and Hub ids stay as they are; a folder
-    becomes its absolute path and must exist. For errors, ``source`` says how the value was
-    given (``"COURSE_DATA='sst2'"``) and ``default`` is the profile's value, the way back.
-
-    >>> resolve_source("distilbert-base-uncased", "checkpoint"), resolve_source("sample", "data")
-    ('distilbert-base-uncased', 'sample')
-    """
+    """A checkpoint or data source (``kind``) as settings keep it: keywords and Hub ids as they are, a folder
+    as its absolute path (it must exist). For errors, ``source`` says how the value was given
+    (``"COURSE_DATA='sst2'"``) and ``default`` is the profile's value, the way back."""
     if kind not in ("checkpoint", "data"):
         raise ValueError(f"kind must be 'checkpoint' or 'data', not {kind!r}.")
     text = str(value).strip()
@@ -155,9 +145,9 @@ def cache_dir() -> Path:
 
 
 def _file_sha256(path: Path, cache: dict) -> str:
-    """The SHA-256 of ``path``, from ``cache`` when its inode, size, modification and status-change
-    times are those recorded. A file changed less than :data:`SETTLED_NS` before it was read is not
-    cached: file times may tick coarsely, and a change in the same tick would keep the old times."""
+    """The SHA-256 of ``path``, from ``cache`` when its key (see :func:`fingerprint`) is the one recorded.
+    A file changed less than :data:`SETTLED_NS` before is not cached: a change in the same tick of a
+    coarse file clock would keep the old times."""
     started = time.time_ns()
     stat = path.stat()
     key = [stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]  # ctime: no copy tool can set it
@@ -174,9 +164,8 @@ def _file_sha256(path: Path, cache: dict) -> str:
 def fingerprint(path: str | os.PathLike) -> str:
     """A content fingerprint of a file or folder (every file in it, by relative name): 16 hex digits.
 
-    Each file's SHA-256 is kept in the course cache under the file's inode, size, modification time
-    and status-change time, so a file replaced by other content always gets a new fingerprint, even
-    when a copy tool kept the old modification time (``cp -p``, ``rsync -a``).
+    Each file's SHA-256 is cached under its inode, size, modification and status-change times, so a file
+    replaced by other content gets a new fingerprint even when ``cp -p`` or ``rsync -a`` kept its mtime.
 
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
@@ -193,10 +182,9 @@ def fingerprint(path: str | os.PathLike) -> str:
         raise FileNotFoundError(f"Cannot fingerprint {path}: it does not exist. Check the path.")
     members = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     store = cache_dir() / "fingerprints.json"
-    try:
-        cache = files.read_json(store) if store.exists() else {}
-    except ValueError:
-        cache = {}  # a damaged cache only costs hashing again
+    cache = {}
+    with suppress(FileNotFoundError, ValueError):  # a missing or damaged cache only costs hashing again
+        cache = files.read_json(store)
     cache = cache if isinstance(cache, dict) else {}
     total = hashlib.sha256()
     for member in members:
