@@ -1,23 +1,18 @@
 """Loading GLUE SST-2 from the Hub, from a local folder, or from the sample shipped here.
 
-:func:`load_sst2` returns what the Hub gives, whatever the source: a ``DatasetDict`` with ``train`` and
-``validation`` (and ``test`` if the source has one), columns ``sentence`` (string), ``label`` (``ClassLabel``,
-names ``negative`` and ``positive``) and ``idx`` (int32), read by ``datasets`` itself so that ``map`` results
-(tokenization) are cached. Local files are cached under their content (:func:`.sources.fingerprint` names
-the builder config), not their modification time: a file replaced by ``cp -p`` or ``rsync -a`` is read again.
+:func:`load_sst2` returns what the Hub gives, whatever the source: ``train``, ``validation`` (and ``test``
+if there is one) with SST-2's :func:`features`, read by ``datasets`` so that ``map`` results are cached;
+local files are cached under their content (:func:`.sources.fingerprint`), not their modification time.
 
-Files are read as written. Text is UTF-8, with or without a byte order mark; line 1 is the header;
-columns other than ``sentence``, ``label`` and ``idx`` are ignored (pandas' unnamed index column too).
-A ``.csv`` quotes the fields that need it. A ``.tsv`` comes two ways: GLUE's own files have no quoting
-(a sentence may hold a bare ``"`` anywhere, at its start too); pandas and Python's csv module put a field
-holding a ``"``, a tab or a line break in double quotes and double its inner quotes. A ``.tsv`` is read
-with that quoting when it has quoted fields, each of them needed its quotes (holds a ``"``, a tab or a
-line break), and the whole file parses strictly so, into the header's number of fields on every line;
-otherwise it is read without quoting, every ``"`` kept. Labels with class names (``save_to_disk``,
-Parquet written by ``datasets``) are matched by name, not by number.
+Files are read as written: UTF-8 with or without a byte order mark, line 1 the header, other columns
+ignored. A ``.csv`` quotes the fields that need it. A ``.tsv`` comes two ways: GLUE's own files have no
+quoting (a sentence may hold a bare ``"`` anywhere, at its start too); pandas and Python's csv module put
+a field holding a ``"``, a tab or a line break in double quotes and double its inner quotes. A ``.tsv`` is
+read with that quoting when it has quoted fields, each of them needed its quotes, and the whole file
+parses strictly so, into the header's number of fields on every line; otherwise every ``"`` is kept.
+Labels with class names (``save_to_disk``, Parquet written by ``datasets``) are matched by name.
 
-Wrong data fails here, not deep inside training: the error names the absolute path, the line (in text
-files; line 1 is the header) or row, and what to do.
+Wrong data fails here, not in training: the error names the absolute path, the line or row, and the fix.
 """
 
 from __future__ import annotations
@@ -145,7 +140,7 @@ def split_files(folder: str | Path, split: str) -> list[Path]:
     >>> [p.name for p in split_files(SAMPLE_DIR, "train")]
     ['train.tsv']
     """
-    return [Path(folder) / f"{split}{end}" for end in FILE_SUFFIXES if (Path(folder) / f"{split}{end}").is_file()]
+    return [path for end in FILE_SUFFIXES if (path := Path(folder) / f"{split}{end}").is_file()]
 
 
 def _load(builder: str, path: Path, split: str, **options) -> datasets.Dataset:
@@ -236,9 +231,8 @@ def load_split_file(path: str | Path, split: str | None = None) -> datasets.Data
 
 
 def load_from_folder(folder: str | Path) -> datasets.DatasetDict:
-    """Load SST-2 from ``folder``: ``train.*`` and ``validation.*`` files (``.tsv``, ``.csv`` or ``.parquet``;
-    ``test.*`` optional), or a folder written by ``DatasetDict.save_to_disk``. A relative ``folder`` is
-    taken from the folder you started from (see :func:`course_utils.sources.resolve_path`).
+    """Load SST-2 from ``folder`` (relative: see :mod:`course_utils.sources`): ``train.*`` and ``validation.*``
+    files (``.tsv``, ``.csv`` or ``.parquet``; ``test.*`` optional), or a ``DatasetDict.save_to_disk`` folder.
 
     >>> load_from_folder(SAMPLE_DIR)["validation"].num_rows
     200
@@ -273,8 +267,7 @@ def load_from_folder(folder: str | Path) -> datasets.DatasetDict:
 
 
 def load_from_hub() -> datasets.DatasetDict:
-    """Load ``nyu-mll/glue`` / ``sst2`` (from the local cache in offline mode). When the Hub cannot be
-    reached this fails within seconds, naming the offline options, instead of retrying for a minute."""
+    """Load ``nyu-mll/glue`` / ``sst2`` (the cache in offline mode); an unreachable Hub fails within seconds."""
     import datasets
 
     what = "the SST-2 data (nyu-mll/glue, sst2)"

@@ -1,11 +1,6 @@
-"""Talking to the Hugging Face Hub, or failing fast with a useful message when it is out of reach.
-
-``from_pretrained`` and ``load_dataset`` retry an unreachable Hub for about a minute before
-they fail with a message about "offline mode". The course checks first (a few seconds at
-most) and, when the Hub cannot be reached, says which offline options exist. In offline mode
-(``HF_HUB_OFFLINE=1``, read by ``huggingface_hub.is_offline_mode()`` when the library is first
-imported: set it before starting Jupyter) the libraries use their local cache and the course
-never opens a connection.
+"""Talking to the Hugging Face Hub, or failing within seconds, naming the offline options, when it is out of
+reach (the libraries retry for a minute). In offline mode (``HF_HUB_OFFLINE=1``, set before Jupyter starts)
+the libraries use their cache and the course never opens a connection.
 
 Example:
     >>> print(unavailable("the checkpoint 'x/y'", "huggingface.co cannot be reached"))  # doctest: +ELLIPSIS
@@ -56,11 +51,8 @@ def unavailable(what: str, reason: str) -> HubUnavailableError:
 
 
 def check_reachable(what: str) -> None:
-    """Raise :class:`HubUnavailableError` at once when the Hub cannot be reached.
-
-    In offline mode this passes without a connection: the libraries then read their cache, and
-    the caller turns their failure into ``unavailable(what, NOT_IN_CACHE)``.
-    """
+    """Raise :class:`HubUnavailableError` at once when the Hub cannot be reached; in offline mode pass (the
+    libraries read their cache, and the caller turns their failure into ``unavailable(what, NOT_IN_CACHE)``)."""
     if not is_offline_mode() and not hub_reachable():
         raise unavailable(what, UNREACHABLE)
 

@@ -201,18 +201,10 @@ def tiny_checkpoint_path() -> Path:
 
 
 def resolve_checkpoint(checkpoint: str | os.PathLike, max_length: int | None = None) -> str:
-    """Turn a checkpoint name into something ``from_pretrained`` loads without hanging.
-
-    ``tiny-distilbert``: built once, its folder; a local folder (relative to ``COURSE_START_DIR`` or
-    the current directory): checked, as an absolute path; a Hub id: as is when the Hub answers, else
-    its cached copy, checked, else a :class:`~course_utils.hub.HubUnavailableError` naming the offline
-    options at once. With ``max_length`` (the settings'), :func:`check_max_length` too.
-
-    Raises:
-        FileNotFoundError: a folder that does not exist (its absolute path shown).
-        CheckpointError: a folder with missing or broken files (each listed, with the fix).
-        ValueError: ``max_length`` beyond the checkpoint's positions.
-    """
+    """What ``from_pretrained`` loads without hanging: ``tiny-distilbert``'s folder (built once); a local
+    folder, checked (:class:`CheckpointError`), as an absolute path; a Hub id as is when the Hub answers,
+    else its cached copy, checked, else a :class:`~course_utils.hub.HubUnavailableError` at once. With
+    ``max_length`` (the settings'), :func:`check_max_length` too."""
     value = resolve_source(checkpoint, "checkpoint")
     if value == TINY_CHECKPOINT:
         resolved = str(tiny_checkpoint_path())

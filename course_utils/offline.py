@@ -1,15 +1,5 @@
-"""The offline classroom: copy a checkpoint and SST-2 to local folders once, then run without the Hub.
-
-A teacher with Hub access runs ``make offline-assets`` (which calls :func:`save_checkpoint`
-and :func:`save_sst2`) and hands the folder to the class, whose machines then set::
-
-    export HF_HUB_OFFLINE=1
-    export COURSE_CHECKPOINT=/path/to/offline/distilbert-base-uncased
-    export COURSE_DATA=/path/to/offline/sst2
-
-The data is written as plain ``train.parquet`` / ``validation.parquet`` / ``test.parquet``
-files (``Dataset.to_parquet``), which ``course_utils.data.load_sst2`` reads with
-``load_dataset("parquet", ...)``; the checkpoint is checked like any local checkpoint.
+"""The offline classroom (README, "Offline classroom"): ``make offline-assets`` copies a checkpoint and SST-2
+(as ``train.parquet``, ``validation.parquet``, ``test.parquet``) to local folders, once, with Hub access.
 
 Example:
     >>> import tempfile
@@ -27,6 +17,7 @@ from typing import TYPE_CHECKING
 from huggingface_hub import is_offline_mode
 
 from . import hub
+from .files import write_atomic
 
 if TYPE_CHECKING:
     import datasets
@@ -41,8 +32,8 @@ def save_sst2(folder: str | Path, raw: datasets.DatasetDict | None = None) -> Pa
     raw = load_from_hub() if raw is None else raw
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for split, ds in raw.items():
-        ds.to_parquet(str(folder / f"{split}.parquet"))
+    for split, ds in raw.items():  # atomically: an interrupted copy leaves no half file
+        write_atomic(folder / f"{split}.parquet", lambda tmp, ds=ds: ds.to_parquet(str(tmp)))
     return folder
 
 
@@ -54,12 +45,8 @@ def save_checkpoint(checkpoint: str, folder: str | Path) -> Path:
 
     if is_offline_mode() or not hub.hub_reachable():
         raise hub.unavailable(f"the checkpoint {checkpoint!r}", NEEDS_THE_HUB)
-    folder = Path(folder)
-    snapshot_download(
-        repo_id=checkpoint,
-        local_dir=str(folder),
-        allow_patterns=["*.json", "*.txt", "*.safetensors", "*.model"],
-    )
+    patterns = ["*.json", "*.txt", "*.safetensors", "*.model"]  # config, tokenizer, weights
+    snapshot_download(repo_id=checkpoint, local_dir=str(folder), allow_patterns=patterns)
     return check_checkpoint(folder)
 
 
