@@ -1,10 +1,7 @@
 """Model structure: which block each weight belongs to, and the parameters per block.
 
-Encoder checkpoints name their weights differently (DistilBERT:
-``distilbert.transformer.layer.3.ffn.lin1.weight``; BERT:
-``bert.encoder.layer.3.intermediate.dense.weight``) but share one shape: embeddings, a
-stack of numbered layers, then a head. :func:`block_of` and :func:`submodule_of` map any
-of these names onto that shared shape, so tables, freezing and drift plots work for both.
+DistilBERT and BERT name their weights differently but share one shape: embeddings, numbered layers, a
+head. :func:`block_of` and :func:`submodule_of` map either's names onto it, for tables, freezing and drift.
 
 Example:
     >>> block_of("distilbert.transformer.layer.3.ffn.lin1.weight")
@@ -75,10 +72,7 @@ def block_order(blocks) -> list[str]:
 
 
 def check_transformer(model: nn.Module, what: str = "this function") -> None:
-    """Raise a ``TypeError`` naming ``what`` unless ``model`` is a Hugging Face transformer.
-
-    A transformer here is a PyTorch module with a ``config`` that has a ``vocab_size``: what
-    ``AutoModelForSequenceClassification.from_pretrained`` returns, DistilBERT or BERT alike.
+    """Raise a ``TypeError`` naming ``what`` unless ``model`` is a PyTorch module with a ``config.vocab_size``.
 
     >>> check_transformer(nn.Linear(4, 2), "parameter_table()")
     Traceback (most recent call last):
@@ -86,36 +80,28 @@ def check_transformer(model: nn.Module, what: str = "this function") -> None:
     TypeError: parameter_table() expects a Hugging Face transformer (with .config.vocab_size), got Linear. ...
     """
     if not isinstance(model, nn.Module):
-        raise TypeError(
-            f"{what} needs a PyTorch model, got {type(model).__name__}. Pass the model from from_pretrained()."
-        )
+        raise TypeError(f"{what} needs a PyTorch model, got {type(model).__name__}. Pass the model from "
+                        f"from_pretrained().")
     config = getattr(model, "config", None)
     if config is None or getattr(config, "vocab_size", None) is None:
-        raise TypeError(
-            f"{what} expects a Hugging Face transformer (with .config.vocab_size), got {type(model).__name__}. "
-            f"Pass a model loaded with AutoModelForSequenceClassification.from_pretrained(...), "
-            f"or call torchinfo.summary(model, input_size=...) yourself for other models."
-        )
+        raise TypeError(f"{what} expects a Hugging Face transformer (with .config.vocab_size), got "
+                        f"{type(model).__name__}. Pass a model loaded with AutoModelForSequenceClassification"
+                        f".from_pretrained(...), or call torchinfo.summary(model, input_size=...) for other models.")
 
 
 def parameter_table(model: nn.Module) -> pd.DataFrame:
-    """Parameters per block (embeddings, each layer, head): total, trainable, share of the model.
+    """Parameters per block (embeddings, each layer, head): total, trainable, share of the model; the
+    ``total`` row is the library's own count (``model.num_parameters()``), which the blocks add up to.
 
-    The ``total`` row is the library's own count, ``model.num_parameters()`` (and
-    ``num_parameters(only_trainable=True)``) for transformers models; the blocks add up to it.
-
-    Example:
-        >>> from transformers import BertConfig, BertForSequenceClassification
-        >>> config = BertConfig(vocab_size=99, hidden_size=8, num_hidden_layers=2, num_attention_heads=2,
-        ...                     intermediate_size=16)
-        >>> parameter_table(BertForSequenceClassification(config)).index.tolist()
-        ['embeddings', 'layer 0', 'layer 1', 'head', 'total']
+    >>> from transformers import BertConfig, BertForSequenceClassification
+    >>> config = BertConfig(vocab_size=99, hidden_size=8, num_hidden_layers=2, num_attention_heads=2,
+    ...                     intermediate_size=16)
+    >>> parameter_table(BertForSequenceClassification(config)).index.tolist()
+    ['embeddings', 'layer 0', 'layer 1', 'head', 'total']
     """
     check_transformer(model, "parameter_table()")
-    rows = [
-        {"block": block_of(name), "parameters": p.numel(), "trainable": p.numel() if p.requires_grad else 0}
-        for name, p in model.named_parameters()
-    ]
+    rows = [{"block": block_of(name), "parameters": p.numel(), "trainable": p.numel() if p.requires_grad else 0}
+            for name, p in model.named_parameters()]
     table = pd.DataFrame(rows).groupby("block")[["parameters", "trainable"]].sum()
     table = table.loc[block_order(table.index)]
     if hasattr(model, "num_parameters"):  # a transformers PreTrainedModel counts its own parameters

@@ -1,8 +1,7 @@
 """Parameter drift: how far fine-tuning moved each weight from where the checkpoint started.
 
-Take a :func:`snapshot` before training, :func:`compare` it with the trained model, and
-read the result per tensor or per layer (:func:`drift_by_block`); ``course_utils.plots`` draws it. For each tensor
-``W0`` (before) and ``W1`` (after):
+Take a :func:`snapshot` before training, :func:`compare` it with the trained model, and read the result
+per tensor or per block (:func:`drift_by_block`). For each tensor ``W0`` (before) and ``W1`` (after):
 
 * absolute change ``‖W1 − W0‖`` (Frobenius norm of the difference),
 * relative change ``‖W1 − W0‖ / ‖W0‖``: comparable across tensors of different sizes,
@@ -48,25 +47,19 @@ def _check_same_model(before: Snapshot, after: Snapshot, subset: bool = False) -
     only_before = sorted(set(before) - set(after))
     only_after = [] if subset else sorted(set(after) - set(before))
     if only_before or only_after:
-        raise ValueError(
-            "These weights do not come from the same model: "
-            f"{len(only_before)} tensor(s) only in 'before' (e.g. {only_before[:2]}), "
-            f"{len(only_after)} only in 'after' (e.g. {only_after[:2]}). "
-            "Compare a fine-tuned model with the snapshot of the checkpoint it was loaded from."
-        )
+        raise ValueError(f"These weights do not come from the same model: {len(only_before)} tensor(s) only in "
+                         f"'before' (e.g. {only_before[:2]}), {len(only_after)} only in 'after' (e.g. "
+                         f"{only_after[:2]}). Compare a fine-tuned model with the snapshot of the checkpoint it "
+                         f"was loaded from.")
     for name, w0 in before.items():
         if tuple(w0.shape) != tuple(after[name].shape):
-            raise ValueError(
-                f"{name} has shape {tuple(w0.shape)} before and {tuple(after[name].shape)} after: not the same "
-                "architecture. Compare a model with the snapshot of its own starting checkpoint."
-            )
+            raise ValueError(f"{name} has shape {tuple(w0.shape)} before and {tuple(after[name].shape)} after: "
+                             "not the same architecture. Compare a model with the snapshot of its own checkpoint.")
 
 
 def compare(before: Snapshot | nn.Module, after: Snapshot | nn.Module) -> pd.DataFrame:
-    """One row per tensor: block, sub-module, size, absolute and relative change, share changed.
-
-    Raises ``ValueError`` when the two do not come from the same architecture.
-    """
+    """One row per tensor: block, sub-module, size, absolute and relative change, share changed
+    (``ValueError`` when the two do not come from the same architecture)."""
     before = snapshot(before) if isinstance(before, nn.Module) else before
     after = snapshot(after) if isinstance(after, nn.Module) else after
     _check_same_model(before, after)
@@ -74,29 +67,18 @@ def compare(before: Snapshot | nn.Module, after: Snapshot | nn.Module) -> pd.Dat
     for name, w0 in before.items():
         w0 = w0.to(torch.float32)
         delta = after[name].to(torch.float32) - w0
-        before_norm = float(w0.norm())
-        delta_norm = float(delta.norm())
-        rows.append({
-            "name": name,
-            "block": block_of(name),
-            "submodule": submodule_of(name),
-            "numel": w0.numel(),
-            "before_norm": before_norm,
-            "abs_change": delta_norm,
-            "rel_change": delta_norm / before_norm if before_norm > 0 else float("nan"),
-            "changed %": 100.0 * float((delta != 0).float().mean()),
-        })
+        before_norm, delta_norm = float(w0.norm()), float(delta.norm())
+        rows.append({"name": name, "block": block_of(name), "submodule": submodule_of(name), "numel": w0.numel(),
+                     "before_norm": before_norm, "abs_change": delta_norm,
+                     "rel_change": delta_norm / before_norm if before_norm > 0 else float("nan"),
+                     "changed %": 100.0 * float((delta != 0).float().mean())})
     return pd.DataFrame(rows)
 
 
 def restore(model: nn.Module, snap: Snapshot) -> nn.Module:
-    """Copy a snapshot's weights into ``model`` (in place) and return it.
-
-    Notebook 7 rebuilds the pretrained model this way: the fine-tuned model's architecture with
-    the weights of ``pretrained_snapshot.safetensors`` (all of them, or only some: a snapshot may
-    hold a subset of the model's weights). Raises ``ValueError`` when a weight is not the model's
-    or has another shape.
-    """
+    """Copy a snapshot's weights (all of the model's, or some) into ``model``, in place, and return it;
+    ``ValueError`` when a weight is not the model's or has another shape. Notebook 7 rebuilds the
+    pretrained model this way."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"restore() needs a PyTorch model to copy the weights into, got {type(model).__name__}.")
     params = dict(model.named_parameters())
@@ -131,22 +113,12 @@ def drift_by_block(table: pd.DataFrame, by: str | list[str] = "block") -> pd.Dat
     return out
 
 
-# ---------------------------------------------------------------------------------------
-# Representations: how much each layer's output changed, for the same sentences.
-
-POOLINGS = ("mean", "cls")
-
-
 def sentence_representations(model: nn.Module, tokenizer, sentences: Sequence[str], *, max_length: int = 128,
                              batch_size: int = 64, pooling: str = "mean") -> torch.Tensor:
-    """One vector per sentence at every depth: a ``(layers + 1, sentences, hidden)`` float32 tensor.
-
-    Index 0 is the embedding output, index ``i`` the output of encoder layer ``i - 1``
-    (``output_hidden_states=True``). ``pooling="mean"`` averages the token vectors (padding
-    excluded); ``"cls"`` takes the first token's vector, the one the classification head reads.
-    The model is switched to evaluation mode (no dropout).
-    """
-    if pooling not in POOLINGS:
+    """One vector per sentence at every depth, in ``eval()`` mode: a ``(layers + 1, sentences, hidden)`` float32
+    tensor, index 0 the embedding output (``output_hidden_states``). ``pooling``: ``"mean"`` of the tokens
+    (padding excluded) or the first token's vector (``"cls"``, the one the classification head reads)."""
+    if pooling not in ("mean", "cls"):
         raise ValueError(f"Unknown pooling {pooling!r}. Choose 'mean' (average of the tokens) or 'cls' (first token).")
     if isinstance(sentences, str):
         raise TypeError(f"sentences is one string ({sentences[:30]!r}), which would be read character by character: "

@@ -1,17 +1,8 @@
-"""Freezing strategies: which weights training may change.
+"""Freezing strategies (notebook 1): which weights training may change.
 
-The course uses two words, defined once in notebook 1:
-
-* **transfer learning with a frozen encoder**: the encoder's weights stay as they were; only the
-  head, everything after the encoder, is trained (strategy ``"head"``). The head is new for
-  DistilBERT (``pre_classifier`` + ``classifier``); BERT-style checkpoints bring a pretrained
-  ``pooler``, which the head strategy trains along with the new ``classifier``;
-* **fine-tuning**: pretrained weights are updated too, with a small learning rate, either the
-  top *k* layers (``"top-2"`` for k = 2) or all of them (``"full"``).
-
-Freezing sets ``requires_grad = False``: those weights get no gradient, the optimizer never
-updates them, and they leave training exactly as they came in.
-
+``"head"`` trains only the head, everything after the encoder (transfer learning with a frozen encoder);
+``"top-K"`` also the top K encoder layers and ``"full"`` every weight (fine-tuning). A frozen weight has
+``requires_grad = False``: it gets no gradient and leaves training exactly as it came in.
 """
 
 from __future__ import annotations
@@ -26,13 +17,12 @@ from .blocks import block_of, check_transformer, layer_index
 def trainable_counts(model: nn.Module) -> dict[str, float]:
     """Trainable, frozen and total parameters (``model.num_parameters(only_trainable=...)``), and the share.
 
-    Example:
-        >>> from transformers import BertConfig, BertForSequenceClassification
-        >>> model = BertForSequenceClassification(BertConfig(vocab_size=99, hidden_size=8, num_hidden_layers=2,
-        ...                                                  num_attention_heads=2, intermediate_size=16))
-        >>> counts = freeze(model, "head")
-        >>> counts["trainable"] == model.num_parameters(only_trainable=True), counts["frozen"] > 0
-        (True, True)
+    >>> from transformers import BertConfig, BertForSequenceClassification
+    >>> model = BertForSequenceClassification(BertConfig(vocab_size=99, hidden_size=8, num_hidden_layers=2,
+    ...                                                  num_attention_heads=2, intermediate_size=16))
+    >>> counts = freeze(model, "head")
+    >>> counts["trainable"] == model.num_parameters(only_trainable=True), counts["frozen"] > 0
+    (True, True)
     """
     total, trainable = model.num_parameters(), model.num_parameters(only_trainable=True)
     return {"trainable": trainable, "frozen": total - trainable, "total": total,
@@ -43,30 +33,20 @@ def num_layers(model: nn.Module) -> int:
     """How many numbered encoder layers the model has (6 for DistilBERT and MiniLM)."""
     indices = {layer_index(name) for name, _ in model.named_parameters()} - {None}
     if not indices:
-        raise ValueError(
-            f"Found no numbered encoder layers in {type(model).__name__} (no parameter named '...layer.N...'). "
-            f"Freezing strategies need an encoder such as BERT or DistilBERT."
-        )
+        raise ValueError(f"Found no numbered encoder layers in {type(model).__name__} (no parameter named "
+                         f"'...layer.N...'). Freezing strategies need an encoder such as BERT or DistilBERT.")
     return max(indices) + 1
 
 
 def freeze(model: nn.Module, strategy: str) -> dict[str, float]:
-    """Freeze ``model`` in place by ``strategy`` and return :func:`trainable_counts`.
+    """Freeze ``model`` in place by ``strategy`` (``"head"``, ``"top-K"`` with K from 1 to the number of
+    layers, or ``"full"``; see the module) and return :func:`trainable_counts`.
 
-    Args:
-        strategy: ``"head"`` (train the head only), ``"top-2"`` (the head and the top 2 encoder
-            layers; any ``"top-K"`` from 1 to the number of layers) or ``"full"`` (everything).
-            The same names as :data:`course_utils.strategies.STRATEGIES`.
-
-    The head is everything after the encoder: DistilBERT's ``pre_classifier`` and
-    ``classifier``, BERT's ``pooler`` and ``classifier``.
-
-    Example:
-        >>> from transformers import DistilBertConfig, DistilBertForSequenceClassification
-        >>> model = DistilBertForSequenceClassification(DistilBertConfig(vocab_size=99, dim=8, n_layers=2,
-        ...                                                              n_heads=2, hidden_dim=16))
-        >>> freeze(model, "full")["frozen"], freeze(model, "top-1")["frozen"] > 0
-        (0, True)
+    >>> from transformers import DistilBertConfig, DistilBertForSequenceClassification
+    >>> model = DistilBertForSequenceClassification(DistilBertConfig(vocab_size=99, dim=8, n_layers=2,
+    ...                                                              n_heads=2, hidden_dim=16))
+    >>> freeze(model, "full")["frozen"], freeze(model, "top-1")["frozen"] > 0
+    (0, True)
     """
     check_transformer(model, "freeze()")
     n = num_layers(model)

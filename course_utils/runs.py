@@ -1,17 +1,10 @@
 """Saved runs: notebook 5's fine-tuned model on disk, reused by notebooks 6-8 only when provably the same.
 
-A saved run is a folder with what ``trainer.save_model`` writes (weights, config, tokenizer),
-the pretrained weights before training (:data:`SNAPSHOT`, for notebook 7's drift) and
-:data:`RUN_INFO`, the run record: the settings, a content fingerprint of the checkpoint and of
-the data (:func:`course_utils.sources.fingerprint`), the metrics, and the size and SHA-256 of
-every file. :func:`ensure_finetuned` reuses a folder only when the record is complete, its files
-match it and its settings and fingerprints are the current ones: an edited data file, a replaced
-checkpoint folder, an interrupted save or two notebooks training at once all lead to training
-again, never to a model that is trusted by mistake.
-
-Saving goes to a staging folder beside the target, renamed into place in one step;
-:func:`clean_stale` removes what interrupted saves left behind. An output folder that cannot
-be written is reported before training starts, naming ``COURSE_OUTPUT_DIR``.
+A saved run is what ``trainer.save_model`` writes, the pretrained weights (:data:`SNAPSHOT`, for notebook
+7) and :data:`RUN_INFO`: the settings with content fingerprints of checkpoint and data (:func:`identity`),
+the metrics, and every file's size and SHA-256. :func:`ensure_finetuned` reuses a folder only when all of
+these match, so an edited data file, a replaced checkpoint, an interrupted save or two notebooks training at
+once lead to training again. Saves are staged beside the target and renamed into place in one step.
 """
 
 from __future__ import annotations
@@ -57,9 +50,6 @@ def identity(settings: RunSettings) -> dict[str, Any]:
     return {**settings.identity(), "fingerprints": source_fingerprints(settings)}
 
 
-# ---------------------------------------------------------------------------------------
-# Snapshots of the pretrained weights
-
 def save_snapshot(snap: dict, path: str | Path) -> Path:
     """Save a snapshot (``drift.snapshot(model)``) as a ``.safetensors`` file, atomically."""
     import torch
@@ -89,9 +79,6 @@ def load_snapshot(path: str | Path) -> dict:
                          f"Delete it and run notebook 5 again.") from None
 
 
-# ---------------------------------------------------------------------------------------
-# The run record
-
 def _file_record(folder: Path) -> dict[str, dict[str, Any]]:
     record = {}
     for path in sorted(folder.iterdir()):
@@ -104,11 +91,8 @@ def _file_record(folder: Path) -> dict[str, dict[str, Any]]:
 
 def record_run(folder: str | Path, settings: RunSettings, metrics: dict[str, float], train_seconds: float,
                pretrained: dict | None = None) -> Path:
-    """Complete a folder that ``trainer.save_model`` wrote: add the pretrained snapshot and the run record.
-
-    The record is written last (atomically) and lists the size and SHA-256 of every other file, so
-    :func:`check_run` can tell a complete run from an interrupted one.
-    """
+    """Complete a folder that ``trainer.save_model`` wrote with the pretrained snapshot and, last and
+    atomically, the run record listing every other file (so :func:`check_run` tells an interrupted run)."""
     folder = Path(folder)
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(f"{folder.resolve()} holds no saved model (no config.json). "
@@ -145,8 +129,8 @@ def read_run(folder: str | Path) -> dict | None:
 
 
 def _check_writable(folder: str | Path) -> None:
-    """Before training: a run can be saved as ``folder``, i.e. the nearest existing folder above it is a
-    folder this process may write to; else an error naming it and ``COURSE_OUTPUT_DIR``. Creates nothing."""
+    """Before training: the nearest existing folder above ``folder`` is one this process may write to;
+    else an error naming it and ``COURSE_OUTPUT_DIR``. Creates nothing."""
     folder = Path(folder).resolve()
     existing = next(p for p in folder.parents if p.exists())
     fix = "Set COURSE_OUTPUT_DIR to a folder you can write to (or leave it unset for course_outputs/)."
@@ -205,15 +189,9 @@ def publish(staging: Path, folder: Path) -> None:
             raise
 
 
-# ---------------------------------------------------------------------------------------
-# Notebook 5's run, for notebooks 6-8
-
 def finetune(settings: RunSettings, save_to: str | Path | None = None, evaluations: int = 0):
-    """Notebook 5's run from start to end: load, tokenize, order, train, evaluate, and with ``save_to`` save.
-
-    Every random choice is seeded with ``settings.seed`` in the order notebook 5 makes it, so the
-    same settings on the same hardware give the same weights. Returns ``(trainer, metrics, seconds)``.
-    """
+    """Notebook 5's run, seeded in the same order (the same weights on the same hardware): load, tokenize,
+    order, train, evaluate, and with ``save_to`` save. Returns ``(trainer, metrics, seconds)``."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, set_seed
 
     from .data import load_sst2
@@ -247,9 +225,8 @@ def finetune(settings: RunSettings, save_to: str | Path | None = None, evaluatio
 
 
 def ensure_finetuned(settings: RunSettings) -> Path:
-    """Notebook 5's saved model for these settings and this checkpoint and data; trained now, the same
-    way, when it is missing, incomplete, or made from anything else. Notebooks 6-8 call it, so each
-    also runs on its own. It says what it does."""
+    """Notebook 5's saved model for these settings, checkpoint and data; trained now, the same way, when it
+    is missing, incomplete, or made from anything else (so notebooks 6-8 each run on their own)."""
     folder = settings.run_dir / "model"
     problem = check_run(folder)
     if problem is None:
