@@ -1,9 +1,7 @@
-"""Files the course writes: always whole (atomically) and read back with an error that names them.
+"""Files the course writes (package, ``tools/``, ``benchmarks/``): always whole, read back with errors naming them.
 
-One helper for the package, ``tools/`` and ``benchmarks/``: :func:`write_atomic` writes to a
-temporary file in the target's folder and renames it over the target, so a reader sees the old
-file or the new one, never half of one, whatever interrupts the writer. :func:`read_json` turns
-a missing or garbled file into an error naming the path and what to do.
+:func:`write_atomic` renames a temporary file over the target, so a reader sees the old file or the new one,
+never half of one, whatever interrupts the writer.
 
 Example:
     >>> import tempfile
@@ -23,10 +21,8 @@ from typing import Any, Callable
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
-    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it over ``path`` in one step.
-
-    The temporary file is removed if ``write`` fails or is interrupted; ``path`` keeps its old content.
-    """
+    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it over ``path`` in one step; if
+    ``write`` fails or is interrupted, the temporary file goes and ``path`` keeps its old content."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -31,11 +31,8 @@ FONT_SIZES = {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "xtic
 
 
 def use_course_style() -> None:
-    """Figure defaults for the notebooks: 144 dpi, colour-blind-safe colours, fonts readable on a projector.
-
-    Heatmaps (drift, confusion matrices) need no grid, so the grid is off by default; line plots
-    of this module switch on a light one themselves. Images use ``viridis`` (colour-blind-safe).
-    """
+    """Figure defaults for the notebooks: 144 dpi, colour-blind-safe colours and ``viridis``, fonts readable
+    on a projector, no grid (heatmaps need none; this module's line plots switch on a light one)."""
     import matplotlib.pyplot as plt
 
     plt.style.use(PALETTE)  # sets the colour cycle only
@@ -53,10 +50,8 @@ def learning_curves(log_history: Sequence[dict]) -> dict[str, pd.DataFrame]:
     train = history.dropna(subset=["loss"]) if "loss" in history else history.iloc[:0]
     evals = history.dropna(subset=["eval_loss"]) if "eval_loss" in history else history.iloc[:0]
     if train.empty:
-        raise ValueError(
-            "log_history has no training-loss entries. Set logging_steps smaller than the number of "
-            "training steps (the course's recipe logs about 25 times per run)."
-        )
+        raise ValueError("log_history has no training-loss entries. Set logging_steps smaller than the number of "
+                         "training steps (the course's recipe logs about 25 times per run).")
     return {"train": train, "eval": evals}
 
 
@@ -82,11 +77,8 @@ def plot_learning_curves(log_history: Sequence[dict], title: str = "Learning cur
 
 
 #: What each drift metric is, as an axis or colour-bar label.
-METRIC_LABELS = {
-    "rel_change": "relative change ‖ΔW‖/‖W₀‖",
-    "abs_change": "absolute change ‖ΔW‖",
-    "changed %": "entries that changed (%)",
-}
+METRIC_LABELS = {"rel_change": "relative change ‖ΔW‖/‖W₀‖", "abs_change": "absolute change ‖ΔW‖",
+                 "changed %": "entries that changed (%)"}
 
 
 def _metric_label(metric: str) -> str:
@@ -97,17 +89,14 @@ def _metric_label(metric: str) -> str:
 
 def plot_drift_by_block(table: pd.DataFrame, metric: str = "rel_change", ax=None, title: str | None = None,
                         log: bool = False):
-    """Bar chart of drift per block, embeddings first and head last. Returns the axes.
-
-    ``log=True`` draws a logarithmic axis, so that one block that moved far more than the others
-    (often the head) does not flatten every other bar.
-    """
+    """Bar chart of drift per block, embeddings first, head last; ``log=True``: a log axis, so that one block
+    that moved far more (often the head) does not flatten the others. Returns the axes."""
     import matplotlib.pyplot as plt
 
     label = _metric_label(metric)
     by_block = drift_by_block(table)
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.2))
+        _, ax = plt.subplots(figsize=FIGSIZE)
     ax.bar(by_block.index, by_block[metric], color="C0")
     if log:
         ax.set_yscale("log")

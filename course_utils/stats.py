@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -38,9 +39,7 @@ def mean_sd(scores: Sequence[float]) -> tuple[float, float]:
     values = [float(s) for s in scores]
     if not values:
         raise ValueError("mean_sd() got no scores: pass one accuracy per seed.")
-    mean = sum(values) / len(values)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-    return round(mean, 12), round(sd, 12)
+    return round(statistics.fmean(values), 12), round(statistics.stdev(values) if len(values) > 1 else 0.0, 12)
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,7 @@
-"""Metrics: the accuracy and F1 modules the course ships for ``evaluate.load``, and a Trainer hook.
+"""Accuracy and F1 as ``evaluate`` modules shipped with the course, and the Trainer's ``compute_metrics``.
 
-``evaluate.load("accuracy")`` fetches the metric's code from the Hugging Face Hub. The course
-ships the same two modules (scikit-learn underneath, as on the Hub) in this package, so the
-notebooks make the same call with a folder instead of a name, and it works offline::
-
-    accuracy = evaluate.load(metric_path("accuracy"))   # online, evaluate.load("accuracy") is the same
-
-:func:`make_compute_metrics` is the course's shortcut for the ``compute_metrics`` function that
-notebook 5 writes by hand.
+``evaluate.load("accuracy")`` fetches the metric's code from the Hub; ``evaluate.load(metric_path("accuracy"))``
+loads the same computation (scikit-learn underneath) from this package, offline.
 
 Example:
     >>> import evaluate
@@ -39,16 +33,12 @@ def metric_path(name: str) -> str:
 
 
 def make_compute_metrics(names: Sequence[str] = NAMES) -> Callable:
-    """The ``compute_metrics`` function a ``Trainer`` calls after each evaluation.
+    """The ``compute_metrics`` notebook 5 writes by hand: the argmax of the logits scored with ``names``.
 
-    It does what notebook 5 writes by hand: the predicted class is the argmax of the logits,
-    scored with every metric in ``names`` (``evaluate.combine``).
-
-    Example:
-        >>> from transformers import EvalPrediction
-        >>> fn = make_compute_metrics()
-        >>> fn(EvalPrediction(predictions=np.array([[2.0, 1.0], [0.0, 3.0]]), label_ids=np.array([0, 0])))
-        {'accuracy': 0.5, 'f1': 0.0}
+    >>> from transformers import EvalPrediction
+    >>> fn = make_compute_metrics()
+    >>> fn(EvalPrediction(predictions=np.array([[2.0, 1.0], [0.0, 3.0]]), label_ids=np.array([0, 0])))
+    {'accuracy': 0.5, 'f1': 0.0}
     """
     import evaluate
 
@@ -58,9 +48,7 @@ def make_compute_metrics(names: Sequence[str] = NAMES) -> Callable:
 
     def compute_metrics(eval_pred) -> dict[str, float]:
         logits, labels = eval_pred.predictions, eval_pred.label_ids
-        if isinstance(logits, tuple):
-            logits = logits[0]
-        logits = np.asarray(logits)
+        logits = np.asarray(logits[0] if isinstance(logits, tuple) else logits)
         if logits.ndim != 2 or len(logits) != len(labels):
             raise ValueError(f"compute_metrics expected logits of shape (n, num_labels) for n={len(labels)} labels, "
                              f"got shape {logits.shape}. Check that the model is a sequence classifier.")
