@@ -7,10 +7,8 @@ per tensor or per block (:func:`drift_by_block`). For each tensor ``W0`` (before
 * relative change ``‖W1 − W0‖ / ‖W0‖``: comparable across tensors of different sizes,
 * ``changed %``: the share of entries that moved at all (frozen weights: exactly 0).
 
-Weight-space drift says how far the numbers moved, not how much a layer's behaviour changed:
-under Adam every trainable weight moves by roughly the learning rate per step, whatever the
-size of its gradient. :func:`sentence_representations` gives what each layer *outputs* for the same
-sentences, for the other question (notebook 7 compares them with linear CKA).
+How far the numbers moved is not how much a layer's behaviour changed (notebook 7 says why):
+:func:`sentence_representations` gives what each layer *outputs*, for that other question.
 
 Example:
     >>> import torch

@@ -24,6 +24,9 @@ from typing import Mapping
 TINY_CHECKPOINT = "tiny-distilbert"
 #: The values of ``COURSE_DATA`` that are not folders.
 DATA_KEYWORDS = ("hub", "sample")
+#: What a checkpoint and a data source may be, for the errors.
+SOURCE_KINDS = {"checkpoint": "a Hub id (owner/name) or a folder written by save_pretrained()",
+                "data": "'hub', 'sample' or a folder with train and validation files"}
 # A Hub repository id: ``name`` or ``owner/name`` (letters, digits, ``.``, ``_``, ``-``).
 HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 #: How long after its last change a file's hash may be kept (nanoseconds): see :func:`fingerprint`.
@@ -87,13 +90,12 @@ def resolve_source(value: str | os.PathLike, kind: str, env: Mapping[str, str] |
     """A checkpoint or data source (``kind``) as settings keep it: keywords and Hub ids as they are, a folder
     as its absolute path (it must exist). For errors, ``source`` says how the value was given
     (``"COURSE_DATA='sst2'"``) and ``default`` is the profile's value, the way back."""
-    if kind not in ("checkpoint", "data"):
+    if kind not in SOURCE_KINDS:
         raise ValueError(f"kind must be 'checkpoint' or 'data', not {kind!r}.")
     text = str(value).strip()
     source = source or f"{kind}={text!r}"
     if not text:
-        what = "a Hub id or a folder" if kind == "checkpoint" else "'hub', 'sample' or a folder"
-        raise ValueError(f"{source} is empty. Give {what}, or leave it unset.")
+        raise ValueError(f"{source} is empty. Give {SOURCE_KINDS[kind]}, or leave it unset.")
     if kind == "data" and text.lower() in DATA_KEYWORDS:
         return text.lower()
     if kind == "checkpoint" and text == TINY_CHECKPOINT:
@@ -107,12 +109,9 @@ def resolve_source(value: str | os.PathLike, kind: str, env: Mapping[str, str] |
                                  f"Give the folder that holds it{way_back}.")
     if kind == "checkpoint" and not _written_as_path(text) and HUB_ID.fullmatch(text):
         return text  # a Hub id: resolve_checkpoint checks that the Hub or the cache has it
-    what = ("a Hub id (owner/name) or a folder written by save_pretrained()" if kind == "checkpoint"
-            else "'hub', 'sample' or a folder with train and validation files")
-    raise FileNotFoundError(
-        f"The {kind} folder {path} does not exist ({source}; relative paths start from {start_dir(env)}, "
-        f"the folder you started from). Check the path: the {kind} is {what}{way_back}."
-    )
+    raise FileNotFoundError(f"The {kind} folder {path} does not exist ({source}; relative paths start from "
+                            f"{start_dir(env)}, the folder you started from). Check the path: the {kind} is "
+                            f"{SOURCE_KINDS[kind]}{way_back}.")
 
 
 def display_name(value: str | os.PathLike) -> str:

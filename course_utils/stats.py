@@ -8,9 +8,7 @@ for every seed both were trained with, A's accuracy minus B's. Its mean, its sta
 ``t`` for ``k - 1`` degrees of freedom (4.30 for three seeds). "A beats B" only when the whole
 interval lies above zero; when it straddles zero the seeds cannot tell A from B.
 
-Pairing removes what both share (the same sentences, the same head initialisation), so it sees
-differences that the two spreads side by side would hide; the interval grows wide with few seeds,
-so that three seeds only call a difference that is large and consistent.
+Pairing removes what both share (the same sentences and head initialisation); notebook 8 explains it.
 
 Example:
     >>> d = paired({42: 0.80, 43: 0.82, 44: 0.81}, {42: 0.75, 43: 0.78, 44: 0.77})

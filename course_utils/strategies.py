@@ -14,10 +14,8 @@
 ``scratch``    floor: the same architecture from random weights, trained like ``full``
 =============  =======================================================================================
 
-The grid that measures them, the protocol included, is :mod:`course_utils.grid`.
-
-Only public APIs: ``requires_grad``, optimizer parameter groups through ``Trainer(optimizers=...)``, a
-``TrainerCallback``, ``EarlyStoppingCallback``, ``peft.get_peft_model``, ``from_config``.
+The grid that measures them, the protocol included, is :mod:`course_utils.grid`. Only public APIs:
+``requires_grad``, parameter groups, a ``TrainerCallback``, ``peft.get_peft_model``, ``from_config``.
 
 Example:
     >>> hyperparameter("features"), hyperparameter("lora")

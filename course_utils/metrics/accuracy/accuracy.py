@@ -1,9 +1,5 @@
-"""Accuracy, as an ``evaluate`` metric module: load it with ``evaluate.load(<this folder>)``.
-
-The same computation as the Hub's ``evaluate.load("accuracy")`` (scikit-learn's
-``accuracy_score``), shipped with the course so that it loads without a connection, and
-with checked inputs (class ids, not scores or text labels).
-"""
+"""Accuracy as an ``evaluate`` module (see :mod:`course_utils.metrics`): scikit-learn's ``accuracy_score``
+on checked class ids, as the Hub's ``evaluate.load("accuracy")`` computes it."""
 
 import evaluate
 from sklearn.metrics import accuracy_score

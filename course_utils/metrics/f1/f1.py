@@ -1,9 +1,5 @@
-"""F1, as an ``evaluate`` metric module: load it with ``evaluate.load(<this folder>)``.
-
-The same computation as the Hub's ``evaluate.load("f1")`` (scikit-learn's ``f1_score``; by
-default the F1 of class 1, *positive*), shipped with the course so that it loads without a
-connection, and with checked inputs (class ids, not scores or text labels).
-"""
+"""F1 as an ``evaluate`` module (see :mod:`course_utils.metrics`): scikit-learn's ``f1_score`` (by default of
+class 1, *positive*) on checked class ids, as the Hub's ``evaluate.load("f1")`` computes it."""
 
 import evaluate
 from sklearn.metrics import f1_score
