@@ -1,9 +1,7 @@
 """Helpers for the course *Transfer learning and fine-tuning with transformers*.
 
-What the notebooks need but is not their lesson: run settings and the run card, offline data
-paths, parameter tables, drift measures and plots, metric wrappers, the recipe's one home and
-the measured grid. Every lesson's real work is written with the libraries' own API in the
-notebooks; the capstone (notebook 10) needs none of this package.
+What the notebooks need but is not their lesson; every lesson's real work is written with the
+libraries' own API in the notebooks, and the capstone (notebook 10) needs none of this package.
 
 ==============  =========================================================================
 ``settings``    profiles (default / cpu / smoke) and overrides: what a notebook runs

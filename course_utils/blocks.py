@@ -47,12 +47,11 @@ def submodule_of(name: str) -> str:
     >>> submodule_of("distilbert.transformer.layer.0.sa_layer_norm.weight")
     'layer norm'
     """
-    lowered = name.lower()
-    block = block_of(name)
-    if block in {"embeddings", "head"}:
-        return "layer norm" if "norm" in lowered and block == "embeddings" else block
-    if "norm" in lowered:
+    lowered, block = name.lower(), block_of(name)
+    if "norm" in lowered and block != "head":
         return "layer norm"
+    if block in ("embeddings", "head"):
+        return block
     if "attention" in lowered or ".sa_" in lowered or "attn" in lowered:
         return "attention"
     return "feed-forward"

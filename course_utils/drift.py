@@ -74,9 +74,8 @@ def compare(before: Snapshot | nn.Module, after: Snapshot | nn.Module) -> pd.Dat
 
 
 def restore(model: nn.Module, snap: Snapshot) -> nn.Module:
-    """Copy a snapshot's weights (all of the model's, or some) into ``model``, in place, and return it;
-    ``ValueError`` when a weight is not the model's or has another shape. Notebook 7 rebuilds the
-    pretrained model this way."""
+    """Copy a snapshot's weights (all of the model's, or some) into ``model`` in place (notebook 7 rebuilds the
+    pretrained model so); ``ValueError`` when a weight is not the model's or has another shape."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"restore() needs a PyTorch model to copy the weights into, got {type(model).__name__}.")
     params = dict(model.named_parameters())

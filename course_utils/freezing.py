@@ -58,13 +58,9 @@ def freeze(model: nn.Module, strategy: str) -> dict[str, float]:
     if k is not None and not 1 <= k <= n:
         raise ValueError(f"strategy={strategy!r}: this model has {n} layers, so K goes from 1 to {n}.")
     for name, param in model.named_parameters():
-        if strategy == "full" or block_of(name) == "head":
-            param.requires_grad = True
-        elif k is not None:
-            index = layer_index(name)
-            param.requires_grad = index is not None and index >= n - k
-        else:
-            param.requires_grad = False
+        index = layer_index(name)  # None outside the layer stack: the embeddings and the head
+        param.requires_grad = (strategy == "full" or block_of(name) == "head"
+                               or (k is not None and index is not None and index >= n - k))
     return trainable_counts(model)
 
 

@@ -1,8 +1,7 @@
 """Checkpoints: a Hub id, a local folder, or ``tiny-distilbert`` (random weights, the real uncased vocabulary).
 
-:func:`resolve_checkpoint` turns any of them into what ``from_pretrained`` loads, checking a local
-folder first (:func:`check_checkpoint`): a copy cut short, or a config.json that does not describe
-its weights, fails there, each problem named, instead of half-way through loading or training.
+:func:`resolve_checkpoint` turns any into what ``from_pretrained`` loads, checking a local folder first
+(:func:`check_checkpoint`): a copy cut short, or weights its config.json does not describe, fail there.
 
 Example:
     >>> Path(resolve_checkpoint("tiny-distilbert")).name

@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,8 +53,6 @@ def save_checkpoint(checkpoint: str, folder: str | Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m course_utils.offline OUT_DIR [--checkpoint ID]``: save both for a classroom."""
-    import argparse
-
     parser = argparse.ArgumentParser(description="Save a checkpoint and SST-2 to local folders for offline use.")
     parser.add_argument("out_dir", help="folder to create, e.g. offline_assets")
     parser.add_argument("--checkpoint", default="distilbert-base-uncased", help="Hub id to save")

@@ -42,8 +42,7 @@ def use_course_style() -> None:
 
 
 def learning_curves(log_history: Sequence[dict]) -> dict[str, pd.DataFrame]:
-    """``trainer.state.log_history`` as a table (``pd.DataFrame``), split into training-loss rows and
-    evaluation rows."""
+    """``trainer.state.log_history`` as two tables (``pd.DataFrame``): training-loss rows and evaluation rows."""
     if not log_history:
         raise ValueError("log_history is empty: train first (trainer.train()), then pass trainer.state.log_history.")
     history = pd.DataFrame(log_history)

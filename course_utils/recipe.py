@@ -110,14 +110,13 @@ def order_by_length(train: datasets.Dataset, batch_size: int, seed: int, epochs:
 def tokenize(raw: datasets.DatasetDict, tokenizer, max_length: int) -> datasets.DatasetDict:
     """Token ids for every split: ``map(batched=True)``, truncation at ``max_length``, no padding.
 
-    Example:
-        >>> from transformers import AutoTokenizer
-        >>> from course_utils.data import load_sst2
-        >>> from course_utils.models import resolve_checkpoint
-        >>> tokenizer = AutoTokenizer.from_pretrained(resolve_checkpoint("tiny-distilbert"))
-        >>> train = tokenize(load_sst2("sample"), tokenizer, max_length=64)["train"]
-        >>> max(len(ids) for ids in train["input_ids"]) <= 64, "attention_mask" in train.column_names
-        (True, True)
+    >>> from transformers import AutoTokenizer
+    >>> from course_utils.data import load_sst2
+    >>> from course_utils.models import resolve_checkpoint
+    >>> tokenizer = AutoTokenizer.from_pretrained(resolve_checkpoint("tiny-distilbert"))
+    >>> train = tokenize(load_sst2("sample"), tokenizer, max_length=64)["train"]
+    >>> max(len(ids) for ids in train["input_ids"]) <= 64, "attention_mask" in train.column_names
+    (True, True)
     """
     if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 2:
         raise ValueError(f"max_length={max_length!r} leaves no room for [CLS] and [SEP]; "
@@ -179,9 +178,8 @@ def training_arguments(settings: RunSettings, output_dir, *, evaluations: int = 
 
 def make_trainer(model, args, tokenizer, train, evaluate_on=None, *, metrics: Sequence[str] = ("accuracy", "f1"),
                  **kwargs: Any):
-    """The recipe's ``Trainer``: dynamic padding, ``compute_metrics`` with ``metrics``, and without
-    progress bars no log lines printed in their place. ``kwargs`` go to ``Trainer`` (``callbacks``,
-    ``optimizers``, ...)."""
+    """The recipe's ``Trainer``: dynamic padding, ``compute_metrics`` with ``metrics``, no log lines printed in
+    place of the progress bars; ``kwargs`` go to ``Trainer`` (``callbacks``, ``optimizers``, ...)."""
     from transformers import DataCollatorWithPadding, PrinterCallback, Trainer
 
     from .metrics import make_compute_metrics

@@ -1,8 +1,7 @@
 """The measured results the notebooks and READMEs read, shipped with the course, and how to read a grid.
 
-The files live in ``course_utils/assets/results/`` and are installed with the package, so a
-notebook on Colab reads the same numbers as one in a clone (``importlib.resources``). The
-benchmarks write them; ``benchmarks/tables.py`` renders the READMEs' tables from them.
+The benchmarks write them to ``course_utils/assets/results/``, installed with the package, so Colab reads
+the same numbers as a clone; ``benchmarks/tables.py`` renders the READMEs' tables from them.
 
 Example:
     >>> read_results("gpu_minilm_epoch")["checkpoint"]

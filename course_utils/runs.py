@@ -19,7 +19,7 @@ from typing import Any
 
 from . import files
 from .settings import RunSettings
-from .sources import DATA_KEYWORDS, fingerprint, is_local_path
+from .sources import fingerprint, is_local_path
 
 RUN_INFO = "course_run.json"
 SNAPSHOT = "pretrained_snapshot.safetensors"
@@ -38,7 +38,7 @@ def source_fingerprints(settings: RunSettings) -> dict[str, str]:
             return fingerprint(SAMPLE_DIR)
         if kind == "checkpoint" and value == "tiny-distilbert":
             return fingerprint(tiny_checkpoint_path())
-        if value in DATA_KEYWORDS or not is_local_path(value):
+        if not is_local_path(value):  # a Hub id or "hub"
             return value
         return fingerprint(value)
 

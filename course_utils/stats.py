@@ -74,10 +74,8 @@ def t_quantile(degrees_of_freedom: int) -> float:
 
 
 def paired(a: Mapping, b: Mapping) -> Difference:
-    """``a`` minus ``b`` over the seeds both have (``{seed: accuracy}``): see the module's rule.
-
-    Raises ``ValueError`` with fewer than two common seeds: one pair has no spread to judge by.
-    """
+    """``a`` minus ``b`` over the seeds both have (``{seed: accuracy}``), by the module's rule; at least two
+    common seeds (one pair has no spread to judge by)."""
     seeds = tuple(sorted(set(a) & set(b), key=str))
     if len(seeds) < 2:
         raise ValueError(f"paired() needs at least two seeds that both configurations ran with; they share "
