@@ -3,16 +3,10 @@
     python benchmarks/strategies.py --checkpoint ../shared/models/all-MiniLM-L6-v2 --data ../shared/data/sst2 \\
         --out course_utils/assets/results/strategies_cpu_minilm.json
 
-The protocol is ``course_utils.strategies``' (its docstring says it in full): a tuning slice carved
-from the training set scores every choice, each strategy's value is swept at every size until the
-winner is interior, every network gets the size's step budget with early stopping on the tuning
-slice, and the chosen value trains with three seeds, each drawing its own sentences, scored on
-validation.
-
-The file is written after every run (atomically) and an existing file with the same protocol is
-resumed, so an interrupted grid continues where it stopped. Two processes can share the work:
-give each its own ``--sizes`` and ``--out``, then ``--merge`` the files. At the end the script
-prints ``strategies.check_grid``'s findings and exits with 1 if there are any.
+The protocol is :mod:`course_utils.grid`'s (its docstring, stored in the file). The file is written after
+every run (atomically) and one with the same protocol is resumed, so an interrupted grid continues where it
+stopped. Two processes can share the work: give each its own ``--sizes`` and ``--out``, then ``--merge``
+the files. At the end ``results.check_grid``'s findings are printed; any of them makes the exit status 1.
 """
 
 from __future__ import annotations

@@ -3,19 +3,11 @@
     python -m tools.clean notebooks/*.ipynb           # rewrite in place (the pre-commit hook)
     python -m tools.clean --check notebooks/*.ipynb   # change nothing
 
-Both exit with 1 when a notebook changed (or would change). In order:
-
-1. ``CoalesceStreamsPreprocessor`` merges consecutive outputs of one stream, so that a progress bar
-   written in many pieces is one text;
-2. ``CleanOutputs`` (below) removes ANSI codes (nbconvert's ``strip_ansi``), keeps what a terminal
-   shows of a line that a progress bar redrew with ``\\r``, drops the lines and outputs left blank,
-   the widget outputs (a saved notebook cannot show them) and the Python version, and shortens
-   machine paths to their last component with the ``[machine paths]`` rule of
-   ``tools/nbval_sanitize.cfg``, which nbval applies too (``/work/shared/models/m`` becomes ``m``);
-3. ``ClearMetadataPreprocessor`` drops run-specific metadata (timings, editor state) and keeps the
-   kernel spec, the language, Colab's metadata and each cell's tags.
-
-Outputs and execution counts stay, and a second run changes nothing.
+Both exit with 1 when a notebook changed (or would change). ``CoalesceStreamsPreprocessor`` merges a
+stream's consecutive outputs; :class:`CleanOutputs` keeps what a terminal shows and shortens machine paths
+with the ``[machine paths]`` rule of ``tools/nbval_sanitize.cfg``, which nbval applies too;
+``ClearMetadataPreprocessor`` drops run-specific metadata. Outputs and execution counts stay, and a
+second run changes nothing.
 """
 
 from __future__ import annotations
@@ -71,7 +63,8 @@ def terminal_text(text: str) -> str:
 
 
 class CleanOutputs(Preprocessor):
-    """Remove what the stock preprocessors leave: ANSI codes, progress-bar debris, widgets, machine paths."""
+    """Remove what the stock preprocessors leave: ANSI codes, progress-bar debris, blank outputs, widgets (a
+    saved notebook cannot show them), the Python version and machine paths (``/work/shared/models/m``: ``m``)."""
 
     def preprocess(self, nb, resources):
         nb.metadata.get("language_info", {}).pop("version", None)  # the Python of whoever ran it last

@@ -2,21 +2,15 @@
 
     python -m tools.execute [--profile P] [--checkpoint C] [--data D] [--record FILE] [--constraints FILE] NOTEBOOK...
 
-Each notebook runs top to bottom in a fresh ``python3`` kernel whose working directory is the
-notebook's folder (as in JupyterLab), with nbconvert's ``ExecutePreprocessor``; it is normalised
-(``tools/clean.py``) and its wall time is printed. The committed files are replaced only when every
-notebook has run (a failure names the notebook and changes none of them), each by an atomic rename,
-so that even an interrupted replacement leaves every notebook whole: old or new.
+Each notebook runs top to bottom in a fresh ``python3`` kernel in the notebook's folder (as in JupyterLab)
+and is normalised (``tools/clean.py``). The committed files are replaced only when every notebook has run
+(a failure names the notebook and changes none), each by an atomic rename: old or new, never half.
 
 ``--profile``, ``--checkpoint`` and ``--data`` set ``COURSE_PROFILE``, ``COURSE_CHECKPOINT`` and
-``COURSE_DATA`` for the kernels; left out or empty, they are not set (the profile's own are used).
-A checkpoint or data folder that exists here is passed as an absolute path, because the kernels
-run in the notebooks' folder; anything else (a Hub id, ``hub``, ``sample``) is passed as it is.
-``COURSE_START_DIR`` is this folder too, for relative paths the notebooks' settings meet.
-``--constraints`` refuses to run when an installed package differs from its pin (``constraints.txt``:
-the versions the committed outputs were made with). ``--record`` writes each notebook's wall time
-to a JSON file (the teacher's guide renders it with benchmarks/tables.py); a later run with the
-same settings adds its notebooks to the file.
+``COURSE_DATA`` for the kernels (left out or empty: not set); a folder that exists here is passed as an
+absolute path, and ``COURSE_START_DIR`` is this folder. ``--constraints`` refuses to run when an installed
+package differs from its pin. ``--record`` writes each notebook's wall time to a JSON file (a later run
+with the same settings adds its notebooks to it).
 """
 
 from __future__ import annotations
