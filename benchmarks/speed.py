@@ -24,10 +24,9 @@ sys.path.insert(0, str(ROOT))  # a checkout without the package installed
 from course_utils import files  # noqa: E402
 from course_utils.data import load_sst2  # noqa: E402
 from course_utils.models import build_random_distilbert, resolve_checkpoint  # noqa: E402
-from course_utils.notebook import library_versions, quiet_libraries  # noqa: E402
+from course_utils.notebook import device_record, library_versions, quiet_libraries  # noqa: E402
 from course_utils.recipe import (  # noqa: E402
     make_trainer,
-    mixed_precision,
     order_by_length,
     select_train,
     tokenize,
@@ -117,15 +116,6 @@ def parse_samples(text: str) -> int | None:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: give a number of training sentences (at least 1), or 'all'")
     return int(text)
-
-
-def device_record() -> dict:
-    """The device as data: kind and name, and the threads (CPU) or the mixed precision (GPU)."""
-    kind = device_kind()
-    if kind == "cuda":
-        return {"kind": kind, "name": torch.cuda.get_device_name(0),
-                "precision": next(iter(mixed_precision(kind)), "fp32")}
-    return {"kind": kind, "name": kind.upper(), "threads": torch.get_num_threads()}
 
 
 def run(name: str, overrides: dict, base: dict, settings, checkpoint: str, tokenizer, train, validation,

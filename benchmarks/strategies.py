@@ -45,6 +45,16 @@ def code_version() -> str:
     return commit + (" with uncommitted changes" if dirty else "")
 
 
+def merged_device(devices: list) -> dict:
+    """One device record for parts run side by side: the parts' (all alike), with how many processes.
+    Early parts wrote a display string such as 'CPU (1 threads)': read it as data."""
+    found = [d if isinstance(d, dict) else {"kind": "cpu", "name": "CPU", "threads": int(d.split("(")[1].split()[0])}
+             for d in devices]
+    if any(d != found[0] for d in found):
+        raise SystemExit(f"The parts ran on different devices ({found}): merge only parts of one machine's grid.")
+    return {**found[0], "processes": len(found)}
+
+
 def merge(paths: list[Path], out: Path) -> int:
     from course_utils import files
 
@@ -61,7 +71,7 @@ def merge(paths: list[Path], out: Path) -> int:
                   chosen={s: {k: v for p in parts for k, v in p["chosen"].get(s, {}).items()}
                           for s in {s for p in parts for s in p["chosen"]}},
                   seconds=round(sum(p.get("seconds", 0) for p in parts)),
-                  code=sorted({p["code"] for p in parts}), device=sorted({p["device"] for p in parts}))
+                  code=sorted({p["code"] for p in parts}), device=merged_device([p["device"] for p in parts]))
     files.write_json(out, merged)
     print(f"merged {len(merged['runs'])} runs of sizes {merged['sizes']} into {out}")
     return 0
@@ -70,7 +80,7 @@ def merge(paths: list[Path], out: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     from course_utils import files, grid, results
     from course_utils import strategies as S
-    from course_utils.notebook import device_description, library_versions, quiet_libraries
+    from course_utils.notebook import device_record, library_versions, quiet_libraries
     from course_utils.settings import get_settings
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -104,11 +114,11 @@ def main(argv: list[str] | None = None) -> int:
                 "budget_rule": grid.budget.__doc__.split("\n\n")[0].strip(), "start": S.START, "llrd": S.LLRD,
                 "lora": S.LORA, "close": grid.CLOSE}
     record = files.read_json(args.out, "The grid file") if args.out.exists() else {}
-    differ = [k for k in PROTOCOL_KEYS if record and record.get(k) != protocol[k]]
+    differ = [k for k in PROTOCOL_KEYS if record and record.get(k) != files.json_roundtrip(protocol[k])]
     if differ:
         raise SystemExit(f"{args.out} holds a grid with another protocol ({', '.join(differ)} differ). "
                          f"Give another --out, or delete the file to start again.")
-    record.update(protocol, format=1, device=device_description(), versions=library_versions(),
+    record.update(protocol, format=1, device=device_record(), versions=library_versions(),
                   code=code_version(), strategies=chosen, majority=bench.majority(),
                   sizes=sorted(set(record.get("sizes", [])) | set(sizes)),
                   protocol=grid.__doc__.split("**The protocol**")[1].split("Every network here")[0].strip())

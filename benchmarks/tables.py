@@ -62,7 +62,8 @@ def hardware(device) -> str:
         return device if isinstance(device, str) else ", ".join(device)
     if device["kind"] == "cuda":
         return f"1× {device['name']} ({device['precision']})"
-    return f"{device['threads']} {device['name']} threads"
+    threads, processes = device["threads"], device.get("processes", 1)
+    return f"{threads} {device['name']} thread{'s' * (threads > 1)}" + (f" × {processes} processes" * (processes > 1))
 
 
 def about(data: dict) -> str:
@@ -190,19 +191,6 @@ def table_cpu_budget() -> str:
     return "\n".join([caption, "", markdown(pd.DataFrame(rows)), "", *lines])
 
 
-def table_batch_order_experiment() -> str:
-    ladder, recipe = runs("cpu_minilm_ladder_shuffled_groups_4000"), runs("cpu_minilm_shuffled_groups_24000")
-    grouped = ladder[ladder["name"] == "+ length-grouped batches"]
-    rows = [{"sentences": n, **row(label, frame, frame)} for n, label, frame in (
-        ("4,000", "+ length-grouped batches, in random order", grouped),
-        ("24,000", "the recipe, batches in random order", recipe))]
-    caption = ("The experiment that found the random order: the `Trainer`'s own sampler, patched to serve its "
-               "batches in random order. Accuracy only (some runs shared the CPU). " +
-               source("cpu_minilm_ladder_shuffled_groups_4000", "cpu_minilm_shuffled_groups_24000"))
-    return caption + "\n\n" + markdown(pd.DataFrame(rows)[["sentences", "configuration", "val. accuracy",
-                                                             "per seed"]])
-
-
 def summary_line(data: dict, settings: str, frame: pd.DataFrame, base: pd.DataFrame, meaningful=True) -> dict:
     """One line of the summary: ``frame`` (the recipe's runs) against ``base`` (the reference's, same seeds)."""
     base = base[base["seed"].isin(frame["seed"])]
@@ -254,10 +242,10 @@ def table_strategies() -> str:
         lines.append(f"- **{n:,} sentences**: best {best} ({complete.loc[best, 'accuracy']:.3f})"
                      + (f"; the seeds cannot tell it apart from {', '.join(ties)}" if ties else "")
                      + (f"; it beats {', '.join(beaten)}" if beaten else "") + ".")
-    table = pd.DataFrame(accuracy_at).reindex(order).fillna("–")
+    table = pd.DataFrame(accuracy_at).reindex(order).astype(object).fillna("–")
     table["trainable parameters"] = [f"{cells.loc[s, 'trainable'].iloc[-1]:,}" for s in order]
     table.index = [f"{s} (floor)" if s in FLOORS else s for s in order]
-    values = pd.DataFrame(values_at).reindex([s for s in order if s in data["chosen"]]).fillna("–")
+    values = pd.DataFrame(values_at).reindex([s for s in order if s in data["chosen"]]).astype(object).fillna("–")
     values.insert(0, "tuned", [hyperparameter(s) for s in values.index])
     problems = results.check_grid(data)
     caption = (f"{data['checkpoint']}, {hardware(data['device'])}; validation accuracy, mean ± sd over seeds "
@@ -298,7 +286,6 @@ TABLES: dict[str, Callable[[], str]] = {
     "gpu-epoch": lambda: single_seed("gpu_distilbert_epoch", "gpu_minilm_epoch"),
     "cpu-ladder": table_cpu_ladder,
     "cpu-budget": table_cpu_budget,
-    "batch-order-experiment": table_batch_order_experiment,
     "cpu-distilbert": lambda: single_seed("cpu_distilbert_compare"),
 }
 

@@ -108,6 +108,19 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
+def device_record() -> dict:
+    """The device as data, for result records: kind and name, and the threads (CPU) or the precision (GPU)."""
+    import torch
+
+    from .recipe import mixed_precision
+
+    kind = device_kind()
+    if kind == "cuda":
+        return {"kind": kind, "name": torch.cuda.get_device_name(0),
+                "precision": next(iter(mixed_precision(kind)), "fp32")}
+    return {"kind": kind, "name": kind.upper(), "threads": torch.get_num_threads()}
+
+
 def device_description() -> str:
     """One line about the device training will use, e.g. ``CPU (2 threads)``."""
     import torch
@@ -119,7 +132,8 @@ def device_description() -> str:
         return f"GPU: {name} (mixed precision {bf16})"
     if kind == "mps":
         return "Apple GPU (MPS)"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"CPU ({threads} thread{'s' if threads > 1 else ''})"
 
 
 def library_versions() -> dict[str, str]:
