@@ -5,10 +5,6 @@ datasets or huggingface_hub, which read their cache variables once, on import. S
 environment here is enough for the unit tests and for the notebooks' kernels, which inherit it:
 user overrides (COURSE_CHECKPOINT, ...) are removed, nothing may reach the Hub, and every cache
 (the course's, Hugging Face's, datasets') lives in one temporary folder removed at the end.
-
-The capstone notebook imports nothing from course_utils; it reads the checkpoint and the data
-folder from COURSE_CHECKPOINT and COURSE_DATA, so they are set to the tiny model and the sample
-shipped with the course, for the notebooks only (the unit tests see the plain smoke profile).
 """
 
 import os
@@ -18,7 +14,7 @@ import tempfile
 for name in ("COURSE_PROFILE", "COURSE_CHECKPOINT", "COURSE_DATA", "COURSE_TRAIN_SAMPLES", "COURSE_EPOCHS",
              "COURSE_OUTPUT_DIR", "COURSE_START_DIR"):
     os.environ.pop(name, None)
-#: The test session's caches; tests/conftest.py hands it to the tests as the fixture ``_temporary_caches``.
+#: The test session's caches (tests/test_files.py checks that every library's cache is in it).
 CACHE_ROOT = tempfile.mkdtemp(prefix="course-tests-")
 os.environ.update({
     "COURSE_PROFILE": "smoke",
@@ -33,7 +29,9 @@ os.environ.update({
 
 
 def pytest_runtest_setup(item):
-    """Kernels start at a notebook's first cell and inherit the environment of that moment."""
+    """A kernel inherits the environment of its notebook's first cell. The capstone imports nothing from
+    course_utils: it reads COURSE_CHECKPOINT and COURSE_DATA, set to the tiny model and the sample shipped
+    with the course for the notebooks only (the unit tests see the plain smoke profile)."""
     if item.path.suffix == ".ipynb":
         from course_utils.data import SAMPLE_DIR
         from course_utils.models import tiny_checkpoint_path

@@ -1,12 +1,10 @@
 """Shared fixtures: the tiny checkpoint, model and tokenizer (loaded once; tests that change a model get
-their own copy), tiny in-memory BERTs, the SST-2 sample, and stand-ins for the GPU and the network.
-The top-level conftest.py sets up the rest (offline, smoke profile, temporary caches)."""
+their own copy), tiny in-memory BERTs, the SST-2 sample, stand-ins for the GPU and the network, a strategies
+grid. The top-level conftest.py sets up the rest (offline, smoke profile, temporary caches)."""
 
 from __future__ import annotations
 
 import copy
-import json
-import os
 import shutil
 import socket
 import time
@@ -14,11 +12,7 @@ from pathlib import Path
 
 import pytest
 
-
-@pytest.fixture(scope="session")
-def _temporary_caches() -> Path:
-    """The folder holding every cache of this session (set up by the top-level conftest.py)."""
-    return Path(os.environ["COURSE_CACHE"]).parent
+from course_utils.files import read_json, write_json
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -46,8 +40,7 @@ def tiny_copy(tiny_path, tmp_path):
     """tiny_copy(**config_changes): the tiny checkpoint copied to tmp_path / "my-model", to break."""
     def copy_of_tiny(**config_changes) -> Path:
         folder = Path(shutil.copytree(tiny_path, tmp_path / "my-model", dirs_exist_ok=True))
-        config = json.loads((folder / "config.json").read_text())
-        (folder / "config.json").write_text(json.dumps({**config, **config_changes}))
+        write_json(folder / "config.json", {**read_json(folder / "config.json"), **config_changes})
         return folder
 
     return copy_of_tiny
@@ -126,3 +119,19 @@ def sample():
     from course_utils.data import load_sst2
 
     return load_sst2("sample")
+
+
+@pytest.fixture(scope="session")
+def grid_record():
+    """grid_record({strategy: validation accuracy by seed}, seeds=(1, 2, 3)): a grid at n=100 that check_grid passes:
+    each strategy tried at 1e-4, 3e-4 and 1e-3 on the first seed, 3e-4 chosen and run on every seed."""
+    def make(accuracies: dict, seeds=(1, 2, 3)) -> dict:
+        return {"checkpoint": "tiny", "device": "CPU (2 threads)", "seeds": list(seeds), "sizes": [100],
+                "tuning_sentences": 50, "majority": 0.51, "chosen": {s: {"100": 3e-4} for s in accuracies},
+                "runs": [{"strategy": strategy, "size": 100, "value": value, "seed": seed, "validation": accuracy,
+                          "positive_share": 0.5, "steps": 200, "floor": 125, "seconds": 2.0, "trainable": 10,
+                          "losses": [[25, 0.7], [200, 0.3]]}
+                         for strategy, by_seed in accuracies.items() for value in (1e-4, 3e-4, 1e-3)
+                         for seed, accuracy in zip(seeds, by_seed) if value == 3e-4 or seed == seeds[0]]}
+
+    return make

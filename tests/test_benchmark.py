@@ -31,8 +31,7 @@ def results_copy(bench, tmp_path, monkeypatch):
     return folder
 
 
-# ----------------------------------------------------------------------------- speed.py
-
+# --- speed.py -------------------------------------------------------------------------------------
 
 @pytest.mark.slow
 def test_compare_mode_over_two_seeds_writes_the_record(bench, tmp_path, capsys):
@@ -104,8 +103,7 @@ def test_bad_input_says_what_to_write(bench, capsys):
     assert speed.parse_variants("64:1e-4,128:2e-4") == [(64, 1e-4), (128, 2e-4)]
 
 
-# ----------------------------------------------------------------------------- tables.py
-
+# --- tables.py ------------------------------------------------------------------------------------
 
 def test_the_readmes_results_tables_match_the_results_files(bench):
     assert bench[1].main(["--check"]) == 0, "run: python benchmarks/tables.py"
@@ -131,16 +129,9 @@ def test_the_tables_apply_the_rule(bench):
         bench[1].TABLES["cpu-budget"]())
 
 
-def test_the_strategies_table_reads_the_grid(bench, results_copy):
-    def run(strategy, seed, validation):
-        return dict(strategy=strategy, size=100, value=0.1, seed=seed, validation=validation, positive_share=0.5,
-                    seconds=1.0, trainable=10, steps=200, floor=100)
-
+def test_the_strategies_table_reads_the_grid(bench, results_copy, grid_record):
     accuracies = {"features": (0.79, 0.83, 0.80), "full": (0.80, 0.82, 0.81), "head": (0.70, 0.71, 0.72)}
-    grid = dict(checkpoint="tiny", device="CPU (2 threads)", seeds=[42, 43, 44], sizes=[100], tuning_sentences=50,
-                majority=0.5, chosen={s: {"100": 0.1} for s in accuracies},
-                runs=[run(s, seed, a) for s, values in accuracies.items() for seed, a in zip((42, 43, 44), values)])
-    write_json(results_copy / "strategies_cpu_minilm.json", grid)
+    write_json(results_copy / "strategies_cpu_minilm.json", grid_record(accuracies, seeds=(42, 43, 44)))
     table = bench[1].TABLES["strategies"]()
     assert "best full (0.810); the seeds cannot tell it apart from features +0.003 (" in table
     assert "; it beats head." in table and "| full | 0.810 ± 0.010 |" in table
@@ -163,8 +154,7 @@ def test_bad_results_files_and_markers_are_errors(bench, results_copy, tmp_path)
         tables.TABLES["gpu-epoch"]()
 
 
-# ----------------------------------------------------------------------------- the GPU scripts
-
+# --- the GPU scripts ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("script", sorted(BENCHMARKS.glob("*.sh")), ids=lambda p: p.name)
 def test_gpu_scripts_carry_no_machine_paths(script):

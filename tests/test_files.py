@@ -38,19 +38,17 @@ def test_written_files_are_readable_by_all_and_folders_are_created(tmp_path):
                                                                                        "pair": [1, 2]}
 
 
-def test_read_json_names_the_path_of_a_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"the grid record .*nothing\.json does not exist"):
-        read_json(tmp_path / "nothing.json", "the grid record")
+@pytest.mark.parametrize("content, error, words", [
+    (None, FileNotFoundError, "does not exist"),
+    *[(content, ValueError, "is not readable JSON.*restore it") for content in (b'{"runs": [', b"\xff\xfe", b"")]])
+def test_read_json_names_what_and_the_path_of_a_missing_or_garbled_file(tmp_path, content, error, words):
+    if content is not None:
+        (tmp_path / "cut.json").write_bytes(content)
+    with pytest.raises(error, match=rf"the grid record .*cut\.json {words}"):
+        read_json(tmp_path / "cut.json", "the grid record")
 
 
-@pytest.mark.parametrize("content", [b'{"runs": [', b"\xff\xfe not text", b""])
-def test_read_json_names_the_path_of_a_garbled_file(tmp_path, content):
-    (tmp_path / "cut.json").write_bytes(content)
-    with pytest.raises(ValueError, match=r"cut\.json is not readable JSON.*restore it"):
-        read_json(tmp_path / "cut.json")
-
-
-def test_the_tests_write_only_into_temporary_caches(_temporary_caches):
+def test_the_tests_write_only_into_temporary_caches():
     """The top-level conftest.py points every library's cache at this session's temporary folder."""
     import datasets.config
     import huggingface_hub.constants
@@ -58,4 +56,4 @@ def test_the_tests_write_only_into_temporary_caches(_temporary_caches):
     from course_utils.sources import cache_dir
 
     for folder in (datasets.config.HF_DATASETS_CACHE, huggingface_hub.constants.HF_HUB_CACHE, cache_dir()):
-        assert Path(folder).is_relative_to(_temporary_caches), folder
+        assert Path(folder).is_relative_to(Path(os.environ["COURSE_CACHE"]).parent), folder

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import importlib
-import json
 import math
 import re
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from course_utils import grid, results
-from course_utils.files import json_roundtrip
+from course_utils.files import json_roundtrip, read_json
 from course_utils.grid import LIMITS, MAX_EXTENSIONS, budget, ladder, sweep
 from course_utils.settings import get_settings
 
@@ -77,32 +76,33 @@ def test_the_sweep_stops_at_the_limits_and_after_max_extensions():
     assert len(calls) == 3 + MAX_EXTENSIONS and chosen == min(v for v, _ in calls) == 0.01
 
 
-def fake_run(calls):
+def fake_run(calls, scores=None):
+    """A grid's run_one: tuning accuracy ``scores[value, seed]``, or else peaking at head 3e-3 and tfidf C=3."""
     def run_one(strategy, bench, size, seed, value):
         calls.append((strategy, size, value, seed))
-        tuning = 0.8 - 0.1 * abs(math.log10(value / {"head": 3e-3, "tfidf": 3.0}[strategy])) + seed / 1000
+        peak = peak_at({"head": 3e-3, "tfidf": 3.0}[strategy])(value, seed) + seed / 1000
+        tuning = scores[value, seed] if scores else peak
         return {"tuning": tuning, "validation": tuning, "seconds": 1.0}
 
     return run_one
 
 
+def fake_grid(record, run_one, sizes=(100, 200), strategies=("head", "tfidf"), save=lambda record: None):
+    return grid.grid(None, list(sizes), list(strategies), [1, 2, 3], record, save=save, log=lambda line: None,
+                     run_one=run_one)
+
+
 def test_the_grid_sweeps_every_size_and_resumes_without_rerunning():
-    calls, saved, seeds = [], [], [1, 2, 3]
-    record = grid.grid(None, [100, 200], ["head", "tfidf"], seeds, {}, save=lambda r: saved.append(len(r["runs"])),
-                       log=lambda line: None, run_one=fake_run(calls))
+    calls, saved, again = [], [], []
+    record = fake_grid({}, fake_run(calls), save=lambda r: saved.append(len(r["runs"])))
     assert record["chosen"] == {"head": {"100": 3e-3, "200": 3e-3}, "tfidf": {"100": 3.0, "200": 3.0}}
     assert len(calls) == len(record["runs"]) == 2 * 2 * (3 + 2)  # three values, then the two other seeds
     assert set(saved) == set(range(1, len(calls) + 1))  # saved after each run
-
-    again = []
-    assert grid.grid(None, [100, 200], ["head", "tfidf"], seeds, json_roundtrip(record), save=lambda r: None,
-                     log=lambda line: None, run_one=fake_run(again)) == json_roundtrip(record)
-    assert again == []
+    assert fake_grid(json_roundtrip(record), fake_run(again)) == json_roundtrip(record) and again == []
 
     interrupted = copy.deepcopy(record)
     del interrupted["runs"][-3:], interrupted["chosen"]["tfidf"]["200"]
-    grid.grid(None, [100, 200], ["head", "tfidf"], seeds, interrupted, save=lambda r: None, log=lambda line: None,
-              run_one=fake_run(again))
+    fake_grid(interrupted, fake_run(again))
     assert again == calls[-3:] and interrupted == record
 
 
@@ -112,17 +112,11 @@ def test_a_resumed_sweep_repeats_itself_although_the_record_holds_its_final_runs
     scores = {(1e-3, 1): .70, (3e-3, 1): .80, (1e-2, 1): .79, (3e-3, 2): .80, (1e-2, 2): .78, (3e-3, 3): .60,
               (3e-2, 1): .95, (1e-2, 3): .90}
     calls = []
-
-    def run_one(strategy, bench, size, seed, value):
-        calls.append((value, seed))
-        return {"tuning": scores[value, seed], "validation": 0.5, "seconds": 1.0}
-
-    record = grid.grid(None, [100], ["head"], [1, 2, 3], {}, save=lambda r: None, log=lambda line: None,
-                       run_one=run_one)
-    assert record["chosen"] == {"head": {"100": 3e-3}} and (3e-3, 3) in calls
+    run_one = fake_run(calls, scores)
+    record = fake_grid({}, run_one, sizes=[100], strategies=["head"])
+    assert record["chosen"] == {"head": {"100": 3e-3}} and ("head", 100, 3e-3, 3) in calls
     calls.clear()
-    assert grid.grid(None, [100], ["head"], [1, 2, 3], json_roundtrip(record), save=lambda r: None,
-                     log=lambda line: None, run_one=run_one)["chosen"] == record["chosen"]
+    assert fake_grid(json_roundtrip(record), run_one, sizes=[100], strategies=["head"]) == record
     assert calls == []
 
 
@@ -150,8 +144,7 @@ def test_the_grid_script_refuses_bad_arguments_before_loading_anything(monkeypat
 # --- reading results: read_results, and a grid's summary, compare_at, check_grid -------------------
 
 def test_read_results_reads_the_shipped_files_by_name(monkeypatch, tmp_path):
-    assert results.read_results("gpu_minilm_epoch") == json.loads(
-        (results.results_dir() / "gpu_minilm_epoch.json").read_text(encoding="utf-8"))
+    assert results.read_results("gpu_minilm_epoch") == read_json(results.results_dir() / "gpu_minilm_epoch.json")
     for name in ("../README", "", "a b", None):
         with pytest.raises(ValueError, match="not the name of a results file"):
             results.read_results(name)
@@ -163,26 +156,16 @@ def test_read_results_reads_the_shipped_files_by_name(monkeypatch, tmp_path):
         results.read_results("cut")
 
 
-def synthetic_record():
-    """Two strategies at n=100: a sweep over three values, three seeds at the middle one; nothing wrong."""
-    runs = []
-    for strategy, base in (("head", 0.80), ("scratch", 0.52)):  # scratch at the majority share: allowed, a floor
-        for value in (1e-4, 3e-4, 1e-3):
-            for seed in (1, 2, 3) if value == 3e-4 else (1,):
-                runs.append({"strategy": strategy, "size": 100, "value": value, "seed": seed, "tuning": base,
-                             "validation": base + (seed / 100 if strategy == "head" else 0), "positive_share": 0.5,
-                             "steps": 200, "floor": 125, "seconds": 2.0, "trainable": 10,
-                             "losses": [[25, 0.7], [200, 0.3]]})
-    return {"seeds": [1, 2, 3], "majority": 0.51, "chosen": {"head": {"100": 3e-4}, "scratch": {"100": 3e-4}},
-            "runs": runs}
+#: Validation accuracy by seed (grid_record: a sweep over three values, all seeds at the middle one).
+ACCURACIES = {"head": (0.81, 0.82, 0.83), "scratch": (0.52,) * 3}  # scratch at the majority share: allowed, a floor
 
 
 def final(record, strategy, seed=1):
     return next(r for r in record["runs"] if r["strategy"] == strategy and r["value"] == 3e-4 and r["seed"] == seed)
 
 
-def test_summary_and_compare_at_read_the_final_runs_only():
-    record = synthetic_record()
+def test_summary_and_compare_at_read_the_final_runs_only(grid_record):
+    record = grid_record(ACCURACIES)
     table = results.summary(record)
     assert table.index.tolist() == [("head", 100), ("scratch", 100)]
     assert table.loc[("head", 100), ["accuracy", "sd", "value", "steps"]].tolist() == pytest.approx([0.82, 0.01, 3e-4,
@@ -199,9 +182,9 @@ def test_summary_and_compare_at_read_the_final_runs_only():
     (lambda r: final(r, "scratch").update(losses=[[25, 0.7], [200, 0.69]]), "scratch at n=100, seed 1: .*did not fall"),
     (lambda r: r["runs"].remove(final(r, "head", seed=2)), "head at n=100: 2 final runs for 3 seeds"),
 ], ids=["edge", "collapse", "below floor", "flat loss", "missing seed"])
-def test_check_grid_flags_what_would_make_a_conclusion_wrong(damage, words):
-    assert results.check_grid(synthetic_record()) == []
-    record = synthetic_record()
+def test_check_grid_flags_what_would_make_a_conclusion_wrong(grid_record, damage, words):
+    assert results.check_grid(grid_record(ACCURACIES)) == []
+    record = grid_record(ACCURACIES)
     damage(record)
     problems = results.check_grid(record)
     assert any(re.search(words, p) for p in problems), problems
