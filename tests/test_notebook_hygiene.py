@@ -111,19 +111,18 @@ Image.new("RGB", (4, 3), "white").save(_png, format="PNG")
 PNG = base64.b64encode(_png.getvalue()).decode()
 
 
-def clean_notebook():
+@pytest.fixture
+def clean():
     """A small notebook that passes every check: badge, install cell, executed cells, a PNG figure."""
     colab = f"https://colab.research.google.com/github/{REPOSITORY.removeprefix('https://github.com/')}"
     badge = "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
     figure = new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure size 640x480 with 1 Axes>"})
-    nb = new_notebook(cells=[
+    return new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}}, cells=[
         new_markdown_cell(f"{badge}({colab}/blob/{BRANCH}/notebooks/{NAME})\n\n# 1. Example"),
         new_code_cell(f'%pip install -q "course-utils @ git+{REPOSITORY}@{BRANCH}"', execution_count=1),
         new_code_cell("print('hello')", execution_count=2, outputs=[new_output("stream", name="stdout", text="hi\n")]),
         new_code_cell("plt.show()", execution_count=3, outputs=[figure]),
     ])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return nb
 
 
 def problems_of(nb, tmp_path, name=NAME, normalised=True):
@@ -136,23 +135,26 @@ def problems_of(nb, tmp_path, name=NAME, normalised=True):
     return " | ".join(notebook_problems(path))
 
 
-def test_a_clean_notebook_passes(tmp_path):
-    assert problems_of(clean_notebook(), tmp_path) == ""
+def test_a_clean_notebook_passes(tmp_path, clean):
+    assert problems_of(clean, tmp_path) == ""
 
 
 @pytest.mark.parametrize("path", ["/root/x/y", "/home/me/x", "../shared/x", "/work/shared/models/m", "/tmp/abc/model"])
-def test_a_machine_path_is_flagged(tmp_path, path):
-    nb = clean_notebook()
-    nb.cells[2].outputs[0].text = f"loaded {path}\n"
-    problems = problems_of(nb, tmp_path, normalised=False)
+def test_a_machine_path_is_flagged(tmp_path, clean, path):
+    clean.cells[2].outputs[0].text = f"loaded {path}\n"
+    problems = problems_of(clean, tmp_path, normalised=False)
     assert f"machine path: {path}" in problems and "not normalised" in problems
-    assert problems_of(nb, tmp_path) == "", "normalising removes it"
+    assert problems_of(clean, tmp_path) == "", "normalising removes it"
 
 
 ERROR = new_output("error", ename="AssertionError", evalue="too low", traceback=[])
 BAR = new_output("stream", name="stderr", text="100%|##| 3/3 [00:01, 2.50it/s]\n")
 FIGURE_TEXT = new_output("execute_result", data={"text/plain": "<Figure size 640x480 with 1 Axes>"}, execution_count=3)
 OLD_INSTALL = '%pip install "course-utils @ git+https://github.com/old/repo@dev"'
+
+
+def relink(old, new):
+    return lambda nb: setattr(nb.cells[0], "source", nb.cells[0].source.replace(old, new))
 
 
 @pytest.mark.parametrize("plant, words", [
@@ -167,27 +169,21 @@ OLD_INSTALL = '%pip install "course-utils @ git+https://github.com/old/repo@dev"
     (lambda nb: nb.metadata.kernelspec.update(name="my-venv"), "kernelspec"),
     (lambda nb: setattr(nb.cells[0], "source", "# 1. No badge"), "no Colab badge"),
     (lambda nb: setattr(nb.cells[1], "source", OLD_INSTALL), "install URL"),
+    (relink(f"/blob/{BRANCH}/", "/blob/dev/"), "Colab link not under"),  # another branch
+    (relink(f"/notebooks/{NAME}", "/notebooks/99_gone.ipynb"), "Colab link to a missing file"),
 ])
-def test_each_planted_problem_is_flagged(tmp_path, plant, words):
-    nb = clean_notebook()
-    plant(nb)
-    assert words in problems_of(nb, tmp_path)
+def test_each_planted_problem_is_flagged(tmp_path, clean, plant, words):
+    plant(clean)
+    assert words in problems_of(clean, tmp_path)
 
 
-def test_a_badge_must_open_this_notebook_in_this_repository(tmp_path):
-    assert "opens 02_other.ipynb" in problems_of(clean_notebook(), tmp_path, name="02_other.ipynb")
-    nb = clean_notebook()
-    nb.cells[0].source = nb.cells[0].source.replace(f"/blob/{BRANCH}/", "/blob/dev/")
-    assert "Colab link not under" in problems_of(nb, tmp_path)
-    nb.cells[0].source = nb.cells[0].source.replace(f"dev/notebooks/{NAME}", f"{BRANCH}/notebooks/99_gone.ipynb")
-    assert "Colab link to a missing file" in problems_of(nb, tmp_path)
+def test_a_badge_must_open_this_notebook(tmp_path, clean):
+    assert "opens 02_other.ipynb" in problems_of(clean, tmp_path, name="02_other.ipynb")
 
 
-def test_make_badges_points_every_link_at_the_configured_repository(tmp_path):
-    for name in ("Makefile", "pyproject.toml"):
-        shutil.copy(REPO_ROOT / name, tmp_path)
-    (tmp_path / "notebooks").mkdir()
-    nbformat.write(clean_notebook(), tmp_path / "notebooks" / NAME)
+def test_make_badges_points_every_link_at_the_configured_repository(tmp_path, clean):
+    assert problems_of(clean, tmp_path) == ""  # copies pyproject.toml, writes notebooks/01_example.ipynb
+    shutil.copy(REPO_ROOT / "Makefile", tmp_path)
     readme, pyproject = tmp_path / "README.md", tmp_path / "pyproject.toml"
     readme.write_text(f"[open](https://colab.research.google.com/github/old/repo/blob/dev/notebooks/{NAME})\n"
                       "    pip install git+https://github.com/old/repo@dev\n")
@@ -201,7 +197,6 @@ def test_make_badges_points_every_link_at_the_configured_repository(tmp_path):
 
 
 # --- (b) the committed notebooks and README.md ----------------------------------------------
-
 
 @pytest.mark.parametrize("notebook", COMMITTED or [None], ids=lambda path: path.name if path else "none")
 def test_committed_notebook_is_clean(notebook):

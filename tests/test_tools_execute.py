@@ -28,13 +28,11 @@ REPORT = (
 
 
 def write_notebook(path, *sources, output=None):
+    """Code cells in a notebook at path; ``output``: the first cell's, one that normalising changes."""
     cells = [new_code_cell(source) for source in sources]
-    if output:  # an output that normalising changes
-        cells[0].outputs = [new_output("stream", name="stdout", text=output)]
-    nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cells[0].outputs = [new_output("stream", name="stdout", text=output)] if output else []
     path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
+    nbformat.write(new_notebook(cells=cells), path)
     return path
 
 
