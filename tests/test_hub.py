@@ -11,7 +11,6 @@ import huggingface_hub.constants
 import pytest
 
 from course_utils import hub
-from course_utils.hub import HubUnavailableError, check_reachable, hub_reachable, unavailable
 
 
 @pytest.fixture
@@ -22,28 +21,28 @@ def online(monkeypatch):
 
 def test_offline_mode_never_opens_a_connection(no_network):
     assert huggingface_hub.is_offline_mode() is True  # the tests run with HF_HUB_OFFLINE=1 (conftest.py)
-    assert hub_reachable() is False
-    check_reachable("anything")  # offline: the libraries will read their cache; no error, no connection
+    assert hub.hub_reachable() is False
+    hub.check_reachable("anything")  # offline: the libraries will read their cache; no error, no connection
 
 
 def test_reachable_when_a_connection_opens(online, monkeypatch):
     connect = mock.Mock(return_value=contextlib.nullcontext())
     monkeypatch.setattr(socket, "create_connection", connect)
-    assert hub_reachable(timeout=1.5) is True
+    assert hub.hub_reachable(timeout=1.5) is True
     connect.assert_called_once_with(("huggingface.co", 443), timeout=1.5)
-    check_reachable("anything")
+    hub.check_reachable("anything")
 
 
 @pytest.mark.parametrize("error", [socket.timeout("timed out"), socket.gaierror("no DNS"), ConnectionRefusedError()])
 def test_unreachable_fails_at_once_with_the_options(online, monkeypatch, error):
     monkeypatch.setattr(socket, "create_connection", mock.Mock(side_effect=error))
-    assert hub_reachable() is False
-    with pytest.raises(HubUnavailableError, match=r"the thing.*huggingface\.co cannot be reached"):
-        check_reachable("the thing")
+    assert hub.hub_reachable() is False
+    with pytest.raises(hub.HubUnavailableError, match=r"the thing.*huggingface\.co cannot be reached"):
+        hub.check_reachable("the thing")
 
 
 def test_the_error_names_what_why_and_the_options(online, monkeypatch):
-    err = unavailable("the checkpoint 'x/y'", hub.failure_reason(OSError("boom")))
+    err = hub.unavailable("the checkpoint 'x/y'", hub.failure_reason(OSError("boom")))
     assert isinstance(err, ConnectionError)  # callers catching ConnectionError / OSError still catch it
     for term in ("the checkpoint 'x/y'", "OSError: boom", "COURSE_PROFILE=smoke", "COURSE_CHECKPOINT=<folder>",
                  "COURSE_DATA=<folder>", "`make offline-assets`", "HF_HUB_OFFLINE=1"):
