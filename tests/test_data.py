@@ -66,9 +66,7 @@ def flipped(sample, names):
                       features=datasets.Features({**sample["train"].features, "label": label}))
 
 
-# ---------------------------------------------------------------------------------------
-# The shipped sample, and files from common tools: read as written, by datasets' own machinery
-
+# --- The shipped sample, and files from common tools: read as written, by datasets' own machinery ---
 
 def test_the_sample_is_its_files_verbatim_with_the_hub_features(sample):
     assert set(sample) == {"train", "validation"}  # no test split in the sample
@@ -149,9 +147,7 @@ def test_file_replaced_with_the_same_size_and_mtime_is_read_again(tmp_path, monk
     raises(path, r"'7' at line 4")
 
 
-# ---------------------------------------------------------------------------------------
-# Wrong folders
-
+# --- Wrong folders --------------------------------------------------------------------------------
 
 def test_missing_folder_shows_its_absolute_path(tmp_path):
     with pytest.raises(FileNotFoundError, match=re.escape(f"Data folder {tmp_path / 'nope'} not found") +
@@ -195,9 +191,7 @@ def test_unknown_file_type(tmp_path):
         load_split_file(path)
 
 
-# ---------------------------------------------------------------------------------------
-# Wrong files: each error names the file, the line and the fix
-
+# --- Wrong files: each error names the file, the line and the fix ---------------------------------
 
 TAB = "a tab\tinside\t1\t5"
 BAD_FILES = {  # the file written in a good folder, its bytes, key terms of the error

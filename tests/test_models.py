@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +14,7 @@ from huggingface_hub import save_torch_state_dict
 from safetensors.torch import load_file
 
 from course_utils import models
+from course_utils.files import read_json
 from course_utils.models import CheckpointError, check_checkpoint, resolve_checkpoint
 from course_utils.sources import cache_dir
 
@@ -26,9 +26,7 @@ def problem(folder, *terms):
         assert term in str(err.value), (term, str(err.value))
 
 
-# ---------------------------------------------------------------------------------------
-# The course cache and the tiny checkpoint
-
+# --- The course cache and the tiny checkpoint -----------------------------------------------------
 
 def test_cache_dir_follows_course_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path / "cache"))
@@ -41,7 +39,7 @@ def test_cache_dir_follows_course_cache(monkeypatch, tmp_path):
 def test_build_tiny_checkpoint_writes_a_small_seeded_distilbert(tmp_path):
     folders = [models.build_tiny_checkpoint(tmp_path / str(n), seed=seed) for n, seed in enumerate((1, 1, 2))]
     assert check_checkpoint(folders[0]) == folders[0].resolve()
-    config = json.loads((folders[0] / "config.json").read_text())
+    config = read_json(folders[0] / "config.json")
     assert (config["model_type"], config["n_layers"], config["dim"]) == ("distilbert", 2, 64)
     assert config["vocab_size"] == len(Path(models.VOCAB_FILE).read_text(encoding="utf-8").splitlines())
     a, b, c = (load_file(str(folder / "model.safetensors")) for folder in folders)
@@ -88,9 +86,7 @@ def test_tiny_tokenizer_gives_bert_base_uncased_ids(tiny_tokenizer):
     assert tiny_tokenizer.convert_ids_to_tokens(ids) == tokens
 
 
-# ---------------------------------------------------------------------------------------
-# Local folders: checked before anything loads them
-
+# --- Local folders: checked before anything loads them --------------------------------------------
 
 def test_a_complete_folder_resolves_to_its_absolute_path(tiny_copy, monkeypatch):
     folder = tiny_copy()

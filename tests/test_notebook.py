@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import logging
+import logging.handlers
 import os
 import platform
 import sys
 import types
-from logging.handlers import BufferingHandler
 
 import datasets
 import evaluate
@@ -18,12 +17,9 @@ import transformers
 from transformers import AutoModel, AutoModelForSequenceClassification
 
 from course_utils import notebook as N
-from course_utils.notebook import format_run_card, quiet_libraries, run_card
 from course_utils.settings import get_settings
 
-# ---------------------------------------------------------------------------------------
-# quiet_libraries: routine load reports hidden, load problems said in one line
-
+# --- quiet_libraries: routine load reports hidden, load problems said in one line -----------------
 
 @pytest.fixture
 def logged():
@@ -31,9 +27,9 @@ def logged():
     loader = logging.getLogger(N.LOAD_LOGGER)
     before = (transformers.logging.get_verbosity(), transformers.logging.is_progress_bar_enabled(),
               datasets.is_progress_bar_enabled(), loader.level, list(loader.filters))
-    handler = BufferingHandler(capacity=1000)
+    handler = logging.handlers.BufferingHandler(capacity=1000)
     transformers.logging.add_handler(handler)
-    quiet_libraries()
+    N.quiet_libraries()
     yield lambda: [record.getMessage() for record in handler.buffer]
     transformers.logging.remove_handler(handler)
     transformers.logging.set_verbosity(before[0])
@@ -46,7 +42,7 @@ def logged():
 def test_a_routine_load_is_silent(logged, tiny_path):
     AutoModelForSequenceClassification.from_pretrained(tiny_path, num_labels=2)  # a new head: 4 weights missing
     AutoModel.from_pretrained(tiny_path)  # the masked-LM head: 5 weights unused
-    quiet_libraries()  # a second call adds no second filter
+    N.quiet_libraries()  # a second call adds no second filter
     logging.getLogger(N.LOAD_LOGGER).warning("another warning")  # hidden, as before
     assert logged() == []
     transformers.logging.set_verbosity_warning()  # asked for: the library's own report again
@@ -80,16 +76,14 @@ def test_the_one_line_counts_merged_rows_and_ignores_colours():
     assert N.load_report_line(routine) is None
 
 
-# ---------------------------------------------------------------------------------------
-# The run card
-
+# --- The run card ---------------------------------------------------------------------------------
 
 def test_run_card_content(tmp_path, capsys):
     (tmp_path / "mine").mkdir()
     s = get_settings("smoke", env={"COURSE_CHECKPOINT": str(tmp_path / "mine")})
-    assert run_card(s) is None  # a cell ending with run_card(settings) shows the card once
+    assert N.run_card(s) is None  # a cell ending with run_card(settings) shows the card once
     card = capsys.readouterr().out.strip()
-    assert card == format_run_card(s)
+    assert card == N.format_run_card(s)
     assert card.startswith("Run card")
     assert "mine (local folder) (set by you)" in card
     assert "sample (profile smoke): not loaded yet" in card
@@ -103,25 +97,25 @@ def test_run_card_content(tmp_path, capsys):
 
 def test_run_card_with_data_shows_the_sentences_training_uses(sample):
     n_train = len(sample["train"])
-    card = format_run_card(get_settings("smoke", env={}), sample)
+    card = N.format_run_card(get_settings("smoke", env={}), sample)
     assert f"train {n_train:,}, validation {len(sample['validation']):,} sentences" in card
     assert f"{min(512, n_train):,} training sentences" in card
-    card = format_run_card(get_settings("smoke", env={}, max_train_samples=1_000_000_000), sample)
+    card = N.format_run_card(get_settings("smoke", env={}, max_train_samples=1_000_000_000), sample)
     assert f"{n_train:,} training sentences" in card and "1,000,000,000" not in card
-    card = format_run_card(get_settings("smoke", env={}, max_train_samples="all"), sample)
+    card = N.format_run_card(get_settings("smoke", env={}, max_train_samples="all"), sample)
     assert f"{n_train:,} training sentences" in card
-    assert "all training sentences" in format_run_card(get_settings("smoke", env={}, max_train_samples="all"))
+    assert "all training sentences" in N.format_run_card(get_settings("smoke", env={}, max_train_samples="all"))
 
 
 def test_on_colab_without_a_gpu_the_card_says_how_to_get_one(set_gpu, monkeypatch):
     set_gpu(False)
-    assert "WARNING" not in format_run_card(get_settings(env={}))  # not on Colab
+    assert "WARNING" not in N.format_run_card(get_settings(env={}))  # not on Colab
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-    card = format_run_card(get_settings(env={}))
+    card = N.format_run_card(get_settings(env={}))
     assert "WARNING" in card and "T4 GPU" in card
     assert "COURSE_PROFILE" not in card.split("\n")[2], "on Colab, the first cell's PROFILE is the way to change it"
     set_gpu(True)
-    assert "WARNING" not in format_run_card(get_settings(env={}))
+    assert "WARNING" not in N.format_run_card(get_settings(env={}))
 
 
 def test_keep_outputs_on_drive_mounts_drive_on_colab_only(monkeypatch, tmp_path):

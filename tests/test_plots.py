@@ -8,14 +8,9 @@ import pytest
 import torch
 from matplotlib.colors import to_hex
 
+from course_utils import plots
 from course_utils.drift import compare, drift_by_block, snapshot
-from course_utils.plots import (
-    learning_curves,
-    plot_drift_by_block,
-    plot_drift_heatmap,
-    plot_learning_curves,
-    use_course_style,
-)
+from course_utils.plots import learning_curves, plot_drift_by_block, plot_drift_heatmap, plot_learning_curves
 
 # Shaped like trainer.state.log_history: training logs, evaluations, and the final summary.
 HISTORY = [
@@ -51,7 +46,7 @@ def test_learning_curves_bad_history(history, words):
 
 def test_plot_learning_curves_in_the_course_style():
     with matplotlib.rc_context():
-        use_course_style()
+        plots.use_course_style()
         fig = plot_learning_curves(HISTORY, title="Run 1")
         ax_loss, ax_acc = fig.axes
         colours = [to_hex(line.get_color()) for line in ax_loss.get_lines() + ax_acc.get_lines()]

@@ -12,15 +12,7 @@ import torch
 from transformers import PrinterCallback, ProgressCallback
 
 from course_utils import recipe
-from course_utils.recipe import (
-    length_grouped_order,
-    make_trainer,
-    mixed_precision,
-    order_by_length,
-    select_train,
-    tokenize,
-    training_arguments,
-)
+from course_utils.recipe import length_grouped_order, select_train, tokenize, training_arguments
 from course_utils.settings import get_settings
 
 
@@ -160,11 +152,11 @@ def test_select_train_is_a_seeded_subset(tmp_path, encoded):
 
 def test_order_by_length_reorders_the_rows_and_needs_input_ids(encoded, sample):
     train = encoded["train"].select(range(320))
-    ordered = order_by_length(train, batch_size=32, seed=0, epochs=2)
+    ordered = recipe.order_by_length(train, batch_size=32, seed=0, epochs=2)
     lengths = [len(ids) for ids in train["input_ids"]]
     assert ordered["idx"] == [train["idx"][i] for i in length_grouped_order(lengths, 32, seed=0, epochs=2)]
     with pytest.raises(ValueError, match="'input_ids' column"):
-        order_by_length(sample["train"], batch_size=32, seed=0)
+        recipe.order_by_length(sample["train"], batch_size=32, seed=0)
 
 
 # --- TrainingArguments, mixed precision -----------------------------------------------------------
@@ -201,8 +193,8 @@ def test_mixed_precision_on_cuda(monkeypatch, native_bf16, expected):
     """A T4 counts as bf16-capable only through emulation, which is slow: it must get fp16."""
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True:
                         native_bf16 or including_emulation)
-    assert mixed_precision("cuda") == expected
-    assert mixed_precision("cpu") == mixed_precision("mps") == {}
+    assert recipe.mixed_precision("cuda") == expected
+    assert recipe.mixed_precision("cpu") == recipe.mixed_precision("mps") == {}
     assert (recipe.pad_multiple("cuda"), recipe.pad_multiple("cpu")) == (8, None)
 
 
@@ -212,7 +204,7 @@ def test_the_trainer_serves_exactly_the_ordered_batches(tmp_path, tiny_model, ti
     train, batch = encoded["train"], 32
     lengths = [len(ids) for ids in train["input_ids"]]
     order = length_grouped_order(lengths, batch, seed=42)
-    trainer = make_trainer(tiny_model, training_arguments(smoke(tmp_path), tmp_path), tiny_tokenizer,
+    trainer = recipe.make_trainer(tiny_model, training_arguments(smoke(tmp_path), tmp_path), tiny_tokenizer,
                            train.select(order))
     served, expected = list(trainer.get_train_dataloader()), _batches(order, batch)
     assert len(served) == len(expected) and train.num_rows % batch  # the sample ends with a short batch
@@ -225,7 +217,7 @@ def test_the_trainer_serves_exactly_the_ordered_batches(tmp_path, tiny_model, ti
 def test_make_trainer_prints_no_log_lines_without_progress_bars(tmp_path, tiny_model, tiny_tokenizer, encoded):
     def callbacks(**overrides):
         args = training_arguments(smoke(tmp_path), tmp_path, **overrides)
-        trainer = make_trainer(tiny_model, args, tiny_tokenizer, encoded["train"], metrics=("accuracy",))
+        trainer = recipe.make_trainer(tiny_model, args, tiny_tokenizer, encoded["train"], metrics=("accuracy",))
         return {type(c) for c in trainer.callback_handler.callbacks}
 
     assert PrinterCallback not in callbacks() and ProgressCallback not in callbacks()

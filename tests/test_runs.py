@@ -9,7 +9,6 @@ Interrupted and concurrent saves are simulated deterministically: a write fails 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -103,8 +102,7 @@ DAMAGES = {  # what happened to a saved run, and the word ensure_finetuned says 
     "weights cut short": (lambda folder: os.truncate(folder / "model.safetensors", 1000), "incomplete"),
     "no record": (lambda folder: (folder / RUN_INFO).unlink(), "incomplete"),
     "garbled record": (lambda folder: (folder / RUN_INFO).write_text('{"format": 3, "files": '), "incomplete"),
-    "old format": (lambda folder: (folder / RUN_INFO).write_text(
-        json.dumps({**json.loads((folder / RUN_INFO).read_text()), "format": 2})), "incomplete"),
+    "old format": (lambda folder: files.write_json(folder / RUN_INFO, {**read_run(folder), "format": 2}), "incomplete"),
     # new weights beside an old record: an in-place save stopped after save_model
     "a file swapped": (lambda folder: (folder / "config.json").write_text(
         (folder / "config.json").read_text().replace("negative", "NEGATIVE")), "incomplete"),

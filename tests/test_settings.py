@@ -12,7 +12,6 @@ from course_utils import settings as S
 from course_utils import sources
 from course_utils.notebook import format_run_card
 from course_utils.settings import TINY_CHECKPOINT, get_settings
-from course_utils.sources import display_name
 
 
 @pytest.fixture
@@ -25,9 +24,7 @@ def start(tmp_path):
     return tmp_path.resolve()
 
 
-# ---------------------------------------------------------------------------------------
-# Profiles, and why a profile was chosen
-
+# --- Profiles, and why a profile was chosen -------------------------------------------------------
 
 def test_each_profile_has_its_checkpoint_data_and_budget():
     smoke, default, cpu = (get_settings(name, env={}) for name in ("smoke", "default", "cpu"))
@@ -61,7 +58,6 @@ def test_course_profile_wins_over_the_machine(set_gpu, gpu, name):
 
 
 def test_the_profile_argument_wins_and_os_environ_is_read_never_written(set_gpu, monkeypatch):
-    """Choosing a profile keeps no state: the notebooks' first cell no longer writes COURSE_PROFILE."""
     set_gpu(False)
     monkeypatch.setenv("COURSE_PROFILE", "smoke")
     monkeypatch.setenv("COURSE_EPOCHS", "2")
@@ -75,9 +71,7 @@ def test_the_profile_argument_wins_and_os_environ_is_read_never_written(set_gpu,
     assert get_settings("auto").profile == "cpu"
 
 
-# ---------------------------------------------------------------------------------------
-# Overrides: environment variables, then keywords, checked alike
-
+# --- Overrides: environment variables, then keywords, checked alike -------------------------------
 
 @pytest.mark.parametrize("name", [*S.ENV_OVERRIDES, "COURSE_PROFILE", "COURSE_START_DIR"])
 def test_an_empty_variable_counts_as_unset(set_gpu, name):
@@ -135,9 +129,7 @@ def test_a_bad_value_names_the_setting_and_what_to_set(profile, env, keywords, e
         get_settings(profile, env=env, **keywords)
 
 
-# ---------------------------------------------------------------------------------------
-# Paths: relative to the folder the user started from
-
+# --- Paths: relative to the folder the user started from ------------------------------------------
 
 @pytest.mark.parametrize("start_from", ["COURSE_START_DIR", "the current directory"])
 def test_relative_paths_start_from_the_start_folder(start, tmp_path_factory, monkeypatch, start_from):
@@ -188,16 +180,14 @@ def test_an_unusable_course_cache_names_the_variable(tmp_path, monkeypatch, prob
         sources.cache_dir()
 
 
-# ---------------------------------------------------------------------------------------
-# What is shown and saved: names without paths; run identity and run folder
-
+# --- What is shown and saved: names without paths; run identity and run folder --------------------
 
 def test_display_name_hides_the_path(start, monkeypatch):
-    assert display_name(str(start / "models" / "mine")) == "mine (local folder)"
-    assert display_name("/home/me/models/x-model") == "x-model (local folder)"
-    assert display_name("nyu-mll/glue") == "nyu-mll/glue"  # a Hub id with a slash, not on disk
+    assert sources.display_name(str(start / "models" / "mine")) == "mine (local folder)"
+    assert sources.display_name("/home/me/models/x-model") == "x-model (local folder)"
+    assert sources.display_name("nyu-mll/glue") == "nyu-mll/glue"  # a Hub id with a slash, not on disk
     monkeypatch.chdir(start)
-    assert display_name("models/mine") == display_name("./models/mine") == "mine (local folder)"
+    assert sources.display_name("models/mine") == sources.display_name("./models/mine") == "mine (local folder)"
 
 
 def test_identity_has_absolute_folders_and_as_dict_no_paths(start):
