@@ -115,7 +115,8 @@ def test_sentence_representations_one_vector_per_depth(tiny_model, tiny_tokenize
 
 
 @pytest.mark.parametrize("kwargs, words", [({"pooling": "max"}, r"Unknown pooling 'max'.*'mean'.*'cls'"),
-                                           ({"sentences": ["only one"]}, r"1 sentence\(s\).*at least 2")])
+                                           ({"sentences": ["only one"]}, r"1 sentence\(s\).*at least 2"),
+                                           ({"sentences": "a good film"}, "one string.*list of sentences")])
 def test_sentence_representations_bad_input(tiny_model, tiny_tokenizer, kwargs, words):
-    with pytest.raises(ValueError, match=words):
+    with pytest.raises((ValueError, TypeError), match=words):
         sentence_representations(tiny_model, tiny_tokenizer, **{"sentences": TEXTS, **kwargs})

@@ -10,6 +10,7 @@ import copy
 import importlib
 import math
 import re
+import types
 from pathlib import Path
 
 import pytest
@@ -126,6 +127,12 @@ def test_a_resumed_sweep_repeats_itself_although_the_record_holds_its_final_runs
 def test_run_refuses_unknown_strategies_and_bad_values(strategy, value, words):
     with pytest.raises(ValueError, match=words):
         grid.run(strategy, None, 100, 1, value)
+
+
+def test_run_refuses_a_bench_without_tuning_rows():
+    rows = types.SimpleNamespace
+    with pytest.raises(ValueError, match="0 tuning and 9 validation rows.*grid.prepare"):
+        grid.run("tfidf", rows(tuning=rows(num_rows=0), validation=rows(num_rows=9)), 100, 1, 1.0)
 
 
 @pytest.mark.parametrize("argv, error, words", [
