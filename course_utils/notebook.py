@@ -199,7 +199,10 @@ def format_run_card(settings: RunSettings, data: Any | None = None) -> str:
     with ``data`` (the loaded ``DatasetDict``) the split sizes and the sentences training really uses."""
 
     def source(field_name: str) -> str:
-        return "set by you" if field_name in settings.overridden else f"profile {settings.profile}"
+        given = dict(settings.given_by).get(field_name)
+        if given is None:
+            return f"profile {settings.profile}"
+        return "set in the code" if given == "code" else f"set by {given}"
 
     limit = settings.max_train_samples
     if data is not None:

@@ -70,6 +70,7 @@ class RunSettings:
     seed: int = 42
     output_dir: Path = Path("course_outputs")
     overridden: tuple[str, ...] = field(default=())
+    given_by: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # (field, COURSE_... or "code")
     profile_reason: str = field(default="", compare=False)
 
     @property
@@ -89,7 +90,7 @@ class RunSettings:
         >>> get_settings("smoke").identity()["checkpoint"]
         'tiny-distilbert'
         """
-        left_out = ("description", "output_dir", "overridden", "profile_reason")
+        left_out = ("description", "output_dir", "overridden", "profile_reason", "given_by")
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in left_out}
 
     @property
@@ -104,7 +105,7 @@ class RunSettings:
     def as_dict(self) -> dict[str, Any]:
         """Plain, path-free dict of the settings (for display and for saving next to a model)."""
         d = dataclasses.asdict(self)
-        del d["profile_reason"]
+        del d["profile_reason"], d["given_by"]
         d.update(checkpoint=self.checkpoint_name, data=self.data_name, output_dir=self.output_dir.name,
                  overridden=list(self.overridden))
         return d
@@ -180,18 +181,21 @@ def get_settings(profile: str | None = None, env: Mapping[str, str] | None = Non
     name, reason = choose_profile(profile, env)
     values: dict[str, Any] = dict(PROFILES[name], output_dir="course_outputs")
     overridden: list[str] = []
+    given_by: dict[str, str] = {}
     for env_name, field_name in ENV_OVERRIDES.items():
         raw = env_value(env_name, env)
         if raw is not None:
             values[field_name] = check_value(field_name, raw, f"{env_name}={raw!r}")
             overridden.append(field_name)
-    known = {f.name for f in dataclasses.fields(RunSettings)} - {"profile", "overridden", "profile_reason"}
+            given_by[field_name] = env_name
+    known = {f.name for f in dataclasses.fields(RunSettings)} - {"profile", "overridden", "profile_reason", "given_by"}
     for key, value in overrides.items():
         if key not in known:
             raise TypeError(f"get_settings() got an unknown setting {key!r}. "
                             f"Known settings: {', '.join(sorted(known))}.")
         values[key] = check_value(key, value)
         overridden.append(key)
+        given_by[key] = "code"
     given = {key: None if key not in overridden else  # how a value was given, for the errors
              f"{key if key in overrides else f'COURSE_{key.upper()}'}={str(values[key])!r}"
              for key in ("checkpoint", "data", "output_dir")}
@@ -203,7 +207,8 @@ def get_settings(profile: str | None = None, env: Mapping[str, str] | None = Non
         raise NotADirectoryError(
             f"The output folder {output} ({given['output_dir'] or 'the default'}) cannot be made: {existing} is "
             f"a file. Set COURSE_OUTPUT_DIR to a folder (it is created if missing), or unset it for course_outputs/.")
-    return RunSettings(profile=name, profile_reason=reason, overridden=tuple(dict.fromkeys(overridden)), **values)
+    return RunSettings(profile=name, profile_reason=reason, overridden=tuple(dict.fromkeys(overridden)),
+                       given_by=tuple(given_by.items()), **values)
 
 
 def device_kind() -> str:

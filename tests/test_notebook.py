@@ -85,7 +85,7 @@ def test_run_card_content(tmp_path, capsys):
     card = capsys.readouterr().out.strip()
     assert card == N.format_run_card(s)
     assert card.startswith("Run card")
-    assert "mine (local folder) (set by you)" in card
+    assert "mine (local folder) (set by COURSE_CHECKPOINT)" in card
     assert "sample (profile smoke): not loaded yet" in card
     assert f"up to {s.max_train_samples:,} training sentences" in card
     assert N.device_description() in card
