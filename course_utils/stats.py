@@ -59,7 +59,8 @@ class Difference:
         return f"no difference shown between {a} and {b}"
 
     def __str__(self) -> str:
-        return f"{self.mean:+.3f} (95% interval {self.low:+.3f} to {self.high:+.3f}, {len(self.seeds)} seeds)"
+        shown = [round(v, 3) + 0.0 for v in (self.mean, self.low, self.high)]  # + 0.0: no "-0.000"
+        return f"{shown[0]:+.3f} (95% interval {shown[1]:+.3f} to {shown[2]:+.3f}, {len(self.seeds)} seeds)"
 
 
 def t_quantile(degrees_of_freedom: int) -> float:
