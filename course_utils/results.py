@@ -54,6 +54,22 @@ def final_runs(record: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def complete(record: dict) -> dict:
+    """The grid restricted to the sizes where every strategy has all its final runs (a grid still being
+    measured has others); ``pending`` lists the sizes left out.
+
+    >>> complete({"sizes": [100], "strategies": ["tfidf"], "seeds": [1], "chosen": {}, "runs": []})["pending"]
+    [100]
+    """
+    runs = final_runs(record)
+    done = runs.groupby("size")["strategy"].value_counts() if len(runs) else pd.Series(dtype=int)
+    ready = [n for n in record["sizes"]
+             if all(done.get((n, s), 0) == len(record["seeds"]) for s in record["strategies"])]
+    return {**record, "sizes": ready, "pending": [n for n in record["sizes"] if n not in ready],
+            "chosen": {s: {k: v for k, v in by.items() if int(k) in ready} for s, by in record["chosen"].items()},
+            "runs": [r for r in record["runs"] if r["size"] in ready]}
+
+
 def summary(record: dict) -> pd.DataFrame:
     """Per strategy and size: validation accuracy (mean, sd over seeds), the chosen value, steps and seconds."""
     runs = final_runs(record)
