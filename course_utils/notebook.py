@@ -155,14 +155,14 @@ def on_colab() -> bool:
 
 
 def how_to_change_profile(settings: RunSettings) -> str:
-    """One sentence: how to run another profile, for the run card."""
-    others = " or ".join(p for p in PROFILES if p != settings.profile)
-    where = "set PROFILE in the first cell and run the notebook again"
+    """How to run another profile, for the run card (a second line, indented, when there is more to say)."""
+    others = " or ".join(f'"{p}"' for p in PROFILES if p != settings.profile)
+    line = f"to change it, set PROFILE = {others} in the first cell and run again"
     if settings.profile_reason == "set by COURSE_PROFILE":
-        return f"to change it, {where}: {others} (\"auto\" follows COURSE_PROFILE while it is set)"
+        return line + f"\n{'':14}(\"auto\" follows COURSE_PROFILE while it is set)"
     if settings.profile_reason.startswith("set in the notebook"):
-        return f"to change it, {where}: {others}, or \"auto\" to let the course choose"
-    return f"to change it, {where}: {others}"
+        return line + f"\n{'':14}(or \"auto\" to let the course choose)"
+    return line
 
 
 def colab_without_gpu_warning(settings: RunSettings) -> str | None:
@@ -207,7 +207,7 @@ def format_run_card(settings: RunSettings, data: Any | None = None) -> str:
     limit = settings.max_train_samples
     if data is not None:
         sizes = ", ".join(f"{split} {len(ds):,}" for split, ds in data.items())
-        data_line = f"{settings.data_name} ({source('data')}): {sizes} sentences"
+        data_line = f"{settings.data_name} ({source('data')}): {sizes} rows"
         n_train = len(data["train"]) if "train" in data else 0
         n_train = f"{n_train if limit is None else min(limit, n_train):,}"
     else:
@@ -221,7 +221,7 @@ def format_run_card(settings: RunSettings, data: Any | None = None) -> str:
         *([("WARNING", warning)] if (warning := colab_without_gpu_warning(settings)) else []),
         ("checkpoint", f"{settings.checkpoint_name} ({source('checkpoint')})"),
         ("data", data_line),
-        ("training", f"{n_train} training sentences, {epochs}, batch {settings.batch_size}, "
+        ("training", f"{n_train} training rows, {epochs}, batch {settings.batch_size}, "
                      f"learning rate {settings.learning_rate:g}, max length {settings.max_length}"),
         ("device", device_description()),
         ("libraries", ", ".join(f"{k} {v}" for k, v in library_versions().items())),

@@ -87,7 +87,7 @@ def test_run_card_content(tmp_path, capsys):
     assert card.startswith("Run card")
     assert "mine (local folder) (set by COURSE_CHECKPOINT)" in card
     assert "sample (profile smoke): not loaded yet" in card
-    assert f"up to {s.max_train_samples:,} training sentences" in card
+    assert f"up to {s.max_train_samples:,} training rows" in card
     assert N.device_description() in card
     for library in (transformers, datasets, evaluate):
         assert library.__version__ in card
@@ -98,13 +98,13 @@ def test_run_card_content(tmp_path, capsys):
 def test_run_card_with_data_shows_the_sentences_training_uses(sample):
     n_train = len(sample["train"])
     card = N.format_run_card(get_settings("smoke", env={}), sample)
-    assert f"train {n_train:,}, validation {len(sample['validation']):,} sentences" in card
-    assert f"{min(512, n_train):,} training sentences" in card
+    assert f"train {n_train:,}, validation {len(sample['validation']):,} rows" in card
+    assert f"{min(512, n_train):,} training rows" in card
     card = N.format_run_card(get_settings("smoke", env={}, max_train_samples=1_000_000_000), sample)
-    assert f"{n_train:,} training sentences" in card and "1,000,000,000" not in card
+    assert f"{n_train:,} training rows" in card and "1,000,000,000" not in card
     card = N.format_run_card(get_settings("smoke", env={}, max_train_samples="all"), sample)
-    assert f"{n_train:,} training sentences" in card
-    assert "all training sentences" in N.format_run_card(get_settings("smoke", env={}, max_train_samples="all"))
+    assert f"{n_train:,} training rows" in card
+    assert "all training rows" in N.format_run_card(get_settings("smoke", env={}, max_train_samples="all"))
 
 
 def test_on_colab_without_a_gpu_the_card_says_how_to_get_one(set_gpu, monkeypatch):
