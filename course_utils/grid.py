@@ -11,7 +11,8 @@
    stops before half its budget (the floor).
 3. **Sweep at every size**: each value of a 1-3-10 ladder (learning rate, or C) trains with the first
    seed; the values within ``CLOSE`` of the best get a second seed, and the best mean wins. A winner at
-   the edge of the values tried adds the next value beyond it, until the winner is interior.
+   the edge of the values tried adds the next value beyond it, until the winner is interior. A value at
+   which a run's training loss did not fall is never chosen (:func:`loss_fell`).
 4. **Final runs**: the chosen value with three seeds, scored on validation (the sweep's own runs at the
    chosen value count: they never saw the validation set).
 
@@ -213,6 +214,18 @@ def run(strategy: str, bench: Bench, size: int, seed: int, value: float, *, keep
 Run = Callable[[str, Bench, int, int, float], dict]
 
 
+def loss_fell(run: dict) -> bool:
+    """Whether a run's logged training loss fell (to under 90% of its first reading); True for the
+    logistic regressions, which log none. A value whose run did not learn is never chosen: with few
+    labels its tuning score is noise around the majority share and can win the sweep by luck.
+
+    >>> loss_fell({"losses": [[25, 0.69], [250, 0.01]]}), loss_fell({"losses": [[25, 0.57], [250, 0.65]]})
+    (True, False)
+    """
+    losses = run.get("losses") or []
+    return len(losses) < 2 or losses[-1][1] < 0.9 * losses[0][1]
+
+
 def sweep(strategy: str, bench: Bench, size: int, seeds: Sequence[int], runs: list[dict],
           ensure: Callable[[str, int, float, int], dict]) -> float:
     """Choose ``strategy``'s value at ``size`` on the tuning slice (see the protocol above); ``ensure``
@@ -222,16 +235,21 @@ def sweep(strategy: str, bench: Bench, size: int, seeds: Sequence[int], runs: li
     values = sorted(START[strategy])
     extended = {True: 0, False: 0}
     scores: dict[float, dict[int, float]] = {}  # only what this sweep asked for, so a resumed sweep repeats itself
+    diverged: set[float] = set()  # values at which a run's training loss did not fall: never chosen
 
     def measure(value: float, seed: int) -> None:
-        scores.setdefault(value, {})[seed] = ensure(strategy, size, value, seed)["tuning"]
+        result = ensure(strategy, size, value, seed)
+        scores.setdefault(value, {})[seed] = result["tuning"]
+        if not loss_fell(result):
+            diverged.add(value)
 
     for value in values:
         measure(value, seeds[0])
     while True:
         means = {v: float(np.mean(list(scores[v].values()))) for v in values}
-        best = max(values, key=lambda v: (means[v], -abs(math.log(v) - math.log(values[len(values) // 2]))))
-        close = [v for v in values if means[v] >= means[best] - CLOSE]
+        candidates = [v for v in values if v not in diverged] or values
+        best = max(candidates, key=lambda v: (means[v], -abs(math.log(v) - math.log(values[len(values) // 2]))))
+        close = [v for v in candidates if means[v] >= means[best] - CLOSE]
         missing = [v for v in close if len(close) > 1 and len(seeds) > 1 and seeds[1] not in scores[v]]
         if missing:
             for value in missing:

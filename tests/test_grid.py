@@ -17,7 +17,7 @@ import pytest
 
 from course_utils import grid, results
 from course_utils.files import json_roundtrip, read_json
-from course_utils.grid import LIMITS, MAX_EXTENSIONS, budget, ladder, sweep
+from course_utils.grid import LIMITS, MAX_EXTENSIONS, budget, ladder, loss_fell, sweep
 from course_utils.settings import get_settings
 
 
@@ -40,13 +40,16 @@ def test_the_ladder_steps_1_3_10():
     assert [ladder(v, up=False) for v in (1e-4, 3e-4, 1.0, 0.3)] == [3e-5, 1e-4, 0.3, 0.1]
 
 
-def fake_sweep(strategy, score, seeds=(1, 2)):
-    """Run ``sweep`` with runs whose tuning accuracy is ``score(value, seed)``; return its choice and the runs."""
+def fake_sweep(strategy, score, seeds=(1, 2), diverges=lambda value, seed: False):
+    """Run ``sweep`` with runs whose tuning accuracy is ``score(value, seed)`` and whose training loss falls
+    unless ``diverges(value, seed)``; return its choice and the runs."""
     runs, calls = [], []
 
     def ensure(strategy_, size, value, seed):
         calls.append((value, seed))
-        runs.append({"strategy": strategy_, "size": size, "value": value, "seed": seed, "tuning": score(value, seed)})
+        losses = [[25, 0.6], [250, 0.65 if diverges(value, seed) else 0.01]]
+        runs.append({"strategy": strategy_, "size": size, "value": value, "seed": seed, "tuning": score(value, seed),
+                     "losses": losses})
         return runs[-1]
 
     return sweep(strategy, None, 100, list(seeds), runs, ensure), calls
@@ -68,6 +71,16 @@ def test_close_values_get_a_second_seed_and_the_best_mean_wins():
     assert chosen == 1e-2  # second on the first seed, first on the mean; then 3e-2 shows it is interior
     assert calls == list(scores)
     assert fake_sweep("head", lambda value, seed: 0.8, seeds=(1,))[0] == 3e-3  # a tie: the middle value
+
+
+def test_a_value_whose_training_loss_did_not_fall_is_never_chosen():
+    """Scratch at n=100 on the real grid: 1e-3 scored best on the tuning slice by luck while its loss rose."""
+    scores = {1e-4: 0.568, 3e-4: 0.563, 1e-3: 0.583}
+    chosen, calls = fake_sweep("scratch", lambda value, seed: scores.get(value, 0.55),
+                               diverges=lambda value, seed: value >= 1e-3 and seed == 2)
+    assert chosen in (1e-4, 3e-4) and (1e-3, 2) in calls  # the second seed showed 1e-3 diverging
+    assert loss_fell({"losses": [[25, 0.6], [250, 0.1]]}) and loss_fell({"tuning": 0.7})  # logistic regressions
+    assert not loss_fell({"losses": [[25, 0.57], [250, 0.65]]})
 
 
 def test_the_sweep_stops_at_the_limits_and_after_max_extensions():
