@@ -227,13 +227,16 @@ def table_strategies() -> str:
     counts = results.final_runs(data).groupby(["strategy", "size"]).size()
     order = list(cells.index.get_level_values("strategy").unique())
     accuracy_at, values_at, lines = {}, {}, []
+    ready = results.complete(data)["sizes"]
     for n in data["sizes"]:
         here = cells.xs(n, level="size") if n in cells.index.get_level_values("size") else cells.iloc[:0]
         accuracy_at[f"{n:,} sentences"] = {s: f"{c.accuracy:.3f} ± {c.sd:.3f}" + (
             "" if counts[s, n] == seeds else f" ({counts[s, n]} of {seeds} seeds)") for s, c in here.iterrows()}
         values_at[f"{n:,} sentences"] = {s: f"{by[str(n)]:g}" for s, by in data["chosen"].items() if str(n) in by}
         complete = here[[counts[s, n] == seeds for s in here.index]]
-        if complete.empty:
+        if n not in ready:  # a verdict among the strategies measured so far would crown the wrong one
+            lines.append(f"- **{n:,} sentences**: still being measured ({len(complete)} of "
+                         f"{len(data['strategies'])} strategies done); no verdict yet.")
             continue
         best = complete["accuracy"].idxmax()
         differences = {other: results.compare_at(data, n, best, other) for other in complete.index.drop(best)}

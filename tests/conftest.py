@@ -127,6 +127,7 @@ def grid_record():
     each strategy tried at 1e-4, 3e-4 and 1e-3 on the first seed, 3e-4 chosen and run on every seed."""
     def make(accuracies: dict, seeds=(1, 2, 3)) -> dict:
         return {"checkpoint": "tiny", "device": "CPU (2 threads)", "seeds": list(seeds), "sizes": [100],
+                "strategies": list(accuracies),
                 "tuning_sentences": 50, "majority": 0.51, "chosen": {s: {"100": 3e-4} for s in accuracies},
                 "runs": [{"strategy": strategy, "size": 100, "value": value, "seed": seed, "validation": accuracy,
                           "positive_share": 0.5, "steps": 200, "floor": 125, "seconds": 2.0, "trainable": 10,
