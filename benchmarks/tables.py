@@ -63,7 +63,8 @@ def hardware(device) -> str:
     if device["kind"] == "cuda":
         return f"1× {device['name']} ({device['precision']})"
     threads, processes = device["threads"], device.get("processes", 1)
-    return f"{threads} {device['name']} thread{'s' * (threads > 1)}" + (f" × {processes} processes" * (processes > 1))
+    return (f"{threads} {device['name']} thread{'s' * (threads > 1)}"
+            + (f" per run, measured in {processes} parts side by side" * (processes > 1)))
 
 
 def about(data: dict) -> str:
