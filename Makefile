@@ -2,7 +2,8 @@
 #
 #   make lab        open the course in JupyterLab (creates .venv first if needed)
 #   make test       unit tests + docstring examples + every notebook in the offline smoke profile
-#   make test-fast  the unit tests and docstring examples only, without those marked slow (seconds)
+#   make test-fast  the unit tests and docstring examples only, without those marked slow (seconds,
+#                   one worker per core)
 #   make test-colab a Colab-like first run: a fresh venv with transformers 4.x and no course runs
 #                   notebook 1, whose set-up cell installs the course (needs pip's registry; minutes)
 #   make lint       the pre-commit hooks (notebook normaliser, ruff, JSON, large files) on all files
@@ -69,8 +70,9 @@ test: $(STAMP)
 test-colab: $(STAMP)
 	$(BIN)/python -m pytest -q tests/colab_like_check.py
 
+# -n auto: one pytest worker per CPU core (pytest-xdist); most of the time is importing torch and transformers.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow" tests course_utils tools
+	$(BIN)/python -m pytest -q -n auto -m "not slow" tests course_utils tools
 
 # The hooks call python, ruff and check-json from PATH (any environment's): here, .venv's.
 lint: $(STAMP)
