@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from .results import loss_fell
 from .strategies import (
     LINEAR,
     START,
@@ -212,18 +213,6 @@ def run(strategy: str, bench: Bench, size: int, seed: int, value: float, *, keep
 # ----------------------------------------------------------------------------- the sweep and the grid
 
 Run = Callable[[str, Bench, int, int, float], dict]
-
-
-def loss_fell(run: dict) -> bool:
-    """Whether a run's logged training loss fell (to under 90% of its first reading); True for the
-    logistic regressions, which log none. A value whose run did not learn is never chosen: with few
-    labels its tuning score is noise around the majority share and can win the sweep by luck.
-
-    >>> loss_fell({"losses": [[25, 0.69], [250, 0.01]]}), loss_fell({"losses": [[25, 0.57], [250, 0.65]]})
-    (True, False)
-    """
-    losses = run.get("losses") or []
-    return len(losses) < 2 or losses[-1][1] < 0.9 * losses[0][1]
 
 
 def sweep(strategy: str, bench: Bench, size: int, seeds: Sequence[int], runs: list[dict],

@@ -69,9 +69,13 @@ class RunSettings:
     max_length: int
     seed: int = 42
     output_dir: Path = Path("course_outputs")
-    overridden: tuple[str, ...] = field(default=())
-    given_by: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # (field, COURSE_... or "code")
+    given_by: tuple[tuple[str, str], ...] = field(default=())  # (field, COURSE_... or "code"), in the order given
     profile_reason: str = field(default="", compare=False)
+
+    @property
+    def overridden(self) -> tuple[str, ...]:
+        """The settings given by an environment variable or in the code, not taken from the profile."""
+        return tuple(name for name, _ in self.given_by)
 
     @property
     def checkpoint_name(self) -> str:
@@ -90,7 +94,7 @@ class RunSettings:
         >>> get_settings("smoke").identity()["checkpoint"]
         'tiny-distilbert'
         """
-        left_out = ("description", "output_dir", "overridden", "profile_reason", "given_by")
+        left_out = ("description", "output_dir", "profile_reason", "given_by")
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in left_out}
 
     @property
@@ -180,23 +184,20 @@ def get_settings(profile: str | None = None, env: Mapping[str, str] | None = Non
     env = os.environ if env is None else env
     name, reason = choose_profile(profile, env)
     values: dict[str, Any] = dict(PROFILES[name], output_dir="course_outputs")
-    overridden: list[str] = []
-    given_by: dict[str, str] = {}
+    given_by: dict[str, str] = {}  # a setting given twice keeps its first place and the code's source
     for env_name, field_name in ENV_OVERRIDES.items():
         raw = env_value(env_name, env)
         if raw is not None:
             values[field_name] = check_value(field_name, raw, f"{env_name}={raw!r}")
-            overridden.append(field_name)
             given_by[field_name] = env_name
-    known = {f.name for f in dataclasses.fields(RunSettings)} - {"profile", "overridden", "profile_reason", "given_by"}
+    known = {f.name for f in dataclasses.fields(RunSettings)} - {"profile", "profile_reason", "given_by"}
     for key, value in overrides.items():
         if key not in known:
             raise TypeError(f"get_settings() got an unknown setting {key!r}. "
                             f"Known settings: {', '.join(sorted(known))}.")
         values[key] = check_value(key, value)
-        overridden.append(key)
         given_by[key] = "code"
-    given = {key: None if key not in overridden else  # how a value was given, for the errors
+    given = {key: None if key not in given_by else  # how a value was given, for the errors
              f"{key if key in overrides else f'COURSE_{key.upper()}'}={str(values[key])!r}"
              for key in ("checkpoint", "data", "output_dir")}
     for key in ("checkpoint", "data"):
@@ -207,8 +208,7 @@ def get_settings(profile: str | None = None, env: Mapping[str, str] | None = Non
         raise NotADirectoryError(
             f"The output folder {output} ({given['output_dir'] or 'the default'}) cannot be made: {existing} is "
             f"a file. Set COURSE_OUTPUT_DIR to a folder (it is created if missing), or unset it for course_outputs/.")
-    return RunSettings(profile=name, profile_reason=reason, overridden=tuple(dict.fromkeys(overridden)),
-                       given_by=tuple(given_by.items()), **values)
+    return RunSettings(profile=name, profile_reason=reason, given_by=tuple(given_by.items()), **values)
 
 
 def device_kind() -> str:
