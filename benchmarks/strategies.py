@@ -46,7 +46,7 @@ def code_version() -> str:
 
 
 def merged_device(devices: list) -> dict:
-    """One device record for parts run side by side: the parts' (all alike), with how many processes.
+    """One device record for parts run side by side: the parts' (all alike), with how many parts.
     Early parts wrote a display string such as 'CPU (1 threads)': read it as data."""
     found = [d if isinstance(d, dict) else {"kind": "cpu", "name": "CPU", "threads": int(d.split("(")[1].split()[0])}
              for d in devices]

@@ -64,7 +64,7 @@ def hardware(device) -> str:
         return f"1× {device['name']} ({device['precision']})"
     threads, processes = device["threads"], device.get("processes", 1)
     return (f"{threads} {device['name']} thread{'s' * (threads > 1)}"
-            + (f" per run, measured in {processes} parts side by side" * (processes > 1)))
+            + (f" per run, measured in {processes} parts that shared the machine" * (processes > 1)))
 
 
 def about(data: dict) -> str:
