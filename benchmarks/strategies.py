@@ -55,6 +55,14 @@ def merged_device(devices: list) -> dict:
     return {**found[0], "processes": len(found)}
 
 
+def in_order(strategies) -> list[str]:
+    """Strategies in the course's order (notebook 9's table), unknown ones last."""
+    from course_utils.strategies import STRATEGIES
+
+    found = set(strategies)
+    return [s for s in STRATEGIES if s in found] + sorted(found - set(STRATEGIES))
+
+
 def merge(paths: list[Path], out: Path) -> int:
     from course_utils import files
 
@@ -65,7 +73,16 @@ def merge(paths: list[Path], out: Path) -> int:
         if differ:
             raise SystemExit(f"{path} ran another protocol than {paths[0]} ({', '.join(differ)} differ): "
                              f"merge only parts of one grid.")
+    where: dict[tuple, Path] = {}
+    for path, part in zip(paths, parts):
+        for r in part["runs"]:
+            key = (r["strategy"], r["size"], r["value"], r["seed"])
+            if key in where:
+                raise SystemExit(f"{where[key]} and {path} both hold the run {key} (strategy, size, value, seed): "
+                                 f"remove it from one of them (or leave one part out), then merge again.")
+            where[key] = path
     merged = dict(first, runs=[r for p in parts for r in p["runs"]],
+                  strategies=in_order(s for p in parts for s in p["strategies"]),
                   sizes=sorted({s for p in parts for s in p["sizes"]}),
                   budgets={k: v for p in parts for k, v in p["budgets"].items()},
                   chosen={s: {k: v for p in parts for k, v in p["chosen"].get(s, {}).items()}
@@ -119,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{args.out} holds a grid with another protocol ({', '.join(differ)} differ). "
                          f"Give another --out, or delete the file to start again.")
     record.update(protocol, format=1, device=device_record(), versions=library_versions(),
-                  code=code_version(), strategies=chosen, majority=bench.majority(),
+                  code=code_version(), strategies=in_order(record.get("strategies", []) + chosen),
+                  majority=bench.majority(),
                   sizes=sorted(set(record.get("sizes", [])) | set(sizes)),
                   protocol=grid.__doc__.split("**The protocol**")[1].split("Every network here")[0].strip())
     record["budgets"] = {**record.get("budgets", {}),

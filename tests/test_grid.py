@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import json
 import math
 import re
 import types
@@ -159,6 +160,46 @@ def test_the_grid_script_refuses_bad_arguments_before_loading_anything(monkeypat
     monkeypatch.setattr(grid, "prepare", lambda *args: pytest.fail("the arguments were checked too late"))
     with pytest.raises(error, match=words):
         script.main(["--checkpoint", "tiny-distilbert", "--data", "sample", "--out", str(tmp_path / "g.json"), *argv])
+
+
+def grid_part(grid_record, accuracies, size, path):
+    """A part file of a grid run with --sizes SIZE --strategies (the keys of accuracies)."""
+    part = grid_record(accuracies)
+    for r in part["runs"]:
+        r["size"] = size
+    part.update(sizes=[size], chosen={s: {str(size): 3e-4} for s in accuracies}, budgets={str(size): {}}, code="abc")
+    path.write_text(json.dumps(part))
+    return path
+
+
+def test_merging_parts_keeps_every_strategy_so_a_size_missing_one_stays_pending(monkeypatch, tmp_path, grid_record):
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "benchmarks"))
+    script = importlib.import_module("strategies")
+    a = grid_part(grid_record, {"head": (0.8, 0.8, 0.8)}, 100, tmp_path / "a.json")
+    b = grid_part(grid_record, {"tfidf": (0.7, 0.7, 0.7)}, 300, tmp_path / "b.json")
+    c = grid_part(grid_record, {"head": (0.8, 0.8, 0.8)}, 300, tmp_path / "c.json")
+    assert script.main(["--merge", str(a), str(b), str(c), "--out", str(tmp_path / "grid.json")]) == 0
+    merged = read_json(tmp_path / "grid.json")
+    assert merged["strategies"] == ["tfidf", "head"] and merged["sizes"] == [100, 300]
+    assert merged["chosen"] == {"head": {"100": 3e-4, "300": 3e-4}, "tfidf": {"300": 3e-4}}
+    assert merged["device"]["processes"] == 3 and len(merged["runs"]) == 3 * 5
+    done = results.complete(merged)
+    assert done["sizes"] == [300] and done["pending"] == [100]  # tfidf never ran at 100
+
+
+def test_merging_refuses_a_run_held_by_two_parts_and_another_protocol(monkeypatch, tmp_path, grid_record):
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "benchmarks"))
+    script = importlib.import_module("strategies")
+    a = grid_part(grid_record, {"head": (0.8, 0.8, 0.8)}, 100, tmp_path / "a.json")
+    again = grid_part(grid_record, {"head": (0.8, 0.8, 0.8)}, 100, tmp_path / "again.json")
+    with pytest.raises(SystemExit, match=r"a\.json and .*again\.json both hold the run \('head', 100, 0\.0001, 1\)"):
+        script.main(["--merge", str(a), str(again), "--out", str(tmp_path / "grid.json")])
+    other = json.loads(again.read_text())
+    other["seeds"] = [1, 2]
+    again.write_text(json.dumps(other))
+    with pytest.raises(SystemExit, match=r"again\.json ran another protocol .*\(seeds differ\)"):
+        script.main(["--merge", str(a), str(again), "--out", str(tmp_path / "grid.json")])
+    assert not (tmp_path / "grid.json").exists()
 
 
 # --- reading results: read_results, and a grid's summary, compare_at, check_grid -------------------
