@@ -85,8 +85,9 @@ def merge(paths: list[Path], out: Path) -> int:
                   strategies=in_order(s for p in parts for s in p["strategies"]),
                   sizes=sorted({s for p in parts for s in p["sizes"]}),
                   budgets={k: v for p in parts for k, v in p["budgets"].items()},
-                  chosen={s: {k: v for p in parts for k, v in p["chosen"].get(s, {}).items()}
-                          for s in {s for p in parts for s in p["chosen"]}},
+                  chosen={s: dict(sorted(((k, v) for p in parts for k, v in p["chosen"].get(s, {}).items()),
+                                         key=lambda kv: int(kv[0])))
+                          for s in in_order(s for p in parts for s in p["chosen"])},
                   seconds=round(sum(p.get("seconds", 0) for p in parts)),
                   code=sorted({p["code"] for p in parts}), device=merged_device([p["device"] for p in parts]))
     files.write_json(out, merged)

@@ -59,8 +59,19 @@ class Difference:
         return f"no difference shown between {a} and {b}"
 
     def __str__(self) -> str:
-        shown = [round(v, 3) + 0.0 for v in (self.mean, self.low, self.high)]  # + 0.0: no "-0.000"
-        return f"{shown[0]:+.3f} (95% interval {shown[1]:+.3f} to {shown[2]:+.3f}, {len(self.seeds)} seeds)"
+        mean, low, high = (shown(v) for v in (self.mean, self.low, self.high))
+        return f"{mean} (95% interval {low} to {high}, {len(self.seeds)} seeds)"
+
+
+def shown(value: float) -> str:
+    """Three decimals, or more when three would hide the sign (an interval bound of +0.00009 is a
+    win by the rule: it must not read "+0.000").
+
+    >>> shown(0.0213), shown(9.4e-05), shown(-0.0), shown(0.0)
+    ('+0.021', '+0.0001', '+0.000', '+0.000')
+    """
+    digits = next((d for d in range(3, 7) if round(value, d) != 0), 3)
+    return f"{round(value, digits) + 0.0:+.{digits}f}"  # + 0.0: no "-0.000"
 
 
 def t_quantile(degrees_of_freedom: int) -> float:

@@ -181,10 +181,13 @@ def test_merging_parts_keeps_every_strategy_so_a_size_missing_one_stays_pending(
     assert script.main(["--merge", str(a), str(b), str(c), "--out", str(tmp_path / "grid.json")]) == 0
     merged = read_json(tmp_path / "grid.json")
     assert merged["strategies"] == ["tfidf", "head"] and merged["sizes"] == [100, 300]
-    assert merged["chosen"] == {"head": {"100": 3e-4, "300": 3e-4}, "tfidf": {"300": 3e-4}}
+    assert merged["chosen"] == {"tfidf": {"300": 3e-4}, "head": {"100": 3e-4, "300": 3e-4}}
     assert merged["device"]["processes"] == 3 and len(merged["runs"]) == 3 * 5
     done = results.complete(merged)
     assert done["sizes"] == [300] and done["pending"] == [100]  # tfidf never ran at 100
+    d = grid_part(grid_record, {"head": (0.8, 0.8, 0.8)}, 30, tmp_path / "d.json")  # a smaller size, merged last
+    assert script.main(["--merge", str(c), str(d), "--out", str(tmp_path / "grid.json")]) == 0
+    assert list(read_json(tmp_path / "grid.json")["chosen"]["head"]) == ["30", "300"]  # sizes in order, as tables show
 
 
 def test_merging_refuses_a_run_held_by_two_parts_and_another_protocol(monkeypatch, tmp_path, grid_record):
