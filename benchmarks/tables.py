@@ -30,7 +30,7 @@ RANDOM_WEIGHTS = "DistilBERT shapes, random weights"
 GENERATED = ("<!-- generated from course_utils/assets/results by benchmarks/tables.py: edit that script, "
              "not this table -->")
 #: A table cell that is a number: 0.871 ± 0.001 (0.872 ± 0.005), 26 s (140 s), 5.45×, 42–47, n/a, –, nothing.
-NUMBER = re.compile(r"[-+]?[\d,.–]+( s| min|×)?( ± [\d.]+)?( \([^)]*\))?|n/a|–|")
+NUMBER = re.compile(r"[-+]?[\d,.–]+(e[-+]?\d+)?( s| min|×)?( ± [\d.]+)?( \([^)]*\))?|n/a|–|")
 MARKER = re.compile(r"<!-- results:(?P<name>[a-z0-9-]+):start -->\n(?P<body>.*?)<!-- results:(?P=name):end -->",
                     re.DOTALL)
 

@@ -135,6 +135,7 @@ def test_the_strategies_table_reads_the_grid(bench, results_copy, grid_record):
     table = bench[1].TABLES["strategies"]()
     assert "best full (0.810); the seeds cannot tell it apart from features +0.003 (" in table
     assert "; it beats head." in table and "| full | 0.810 ± 0.010 |" in table
+    assert "| strategy | tuned | 100 sentences |\n|---|---|---:|" in table  # 3e-04: a number, right-aligned
     pending = grid_record(accuracies, seeds=(42, 43, 44))
     pending["strategies"].append("lora")  # a strategy of the grid not measured yet at this size
     write_json(results_copy / "strategies_cpu_minilm.json", pending)
