@@ -190,6 +190,20 @@ def test_merging_parts_keeps_every_strategy_so_a_size_missing_one_stays_pending(
     assert list(read_json(tmp_path / "grid.json")["chosen"]["head"]) == ["30", "300"]  # sizes in order, as tables show
 
 
+def test_resuming_with_other_strategies_adds_to_the_records_list(monkeypatch, tmp_path):
+    """A part resumed with --strategies full keeps the strategies it ran before (a merge reads that list)."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "benchmarks"))
+    script = importlib.import_module("strategies")
+    monkeypatch.setattr(grid, "prepare", lambda *args: types.SimpleNamespace(majority=lambda: 0.5))
+    monkeypatch.setattr(grid, "grid", lambda bench, sizes, strategies, seeds, record, save, log: record.update(
+        runs=[], chosen={}))
+    out = tmp_path / "part.json"
+    argv = ["--checkpoint", "tiny-distilbert", "--data", "sample", "--sizes", "100", "--out", str(out)]
+    script.main([*argv, "--strategies", "head,tfidf"])
+    script.main([*argv, "--strategies", "full"])
+    assert read_json(out)["strategies"] == ["tfidf", "head", "full"]
+
+
 def test_merging_refuses_a_run_held_by_two_parts_and_another_protocol(monkeypatch, tmp_path, grid_record):
     monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "benchmarks"))
     script = importlib.import_module("strategies")
