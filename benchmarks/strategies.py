@@ -65,6 +65,7 @@ def in_order(strategies) -> list[str]:
 
 def merge(paths: list[Path], out: Path) -> int:
     from course_utils import files
+    from course_utils.grid import run_key
 
     parts = [files.read_json(p, "The grid file") for p in paths]
     first = parts[0]
@@ -76,7 +77,7 @@ def merge(paths: list[Path], out: Path) -> int:
     where: dict[tuple, Path] = {}
     for path, part in zip(paths, parts):
         for r in part["runs"]:
-            key = (r["strategy"], r["size"], r["value"], r["seed"])
+            key = run_key(r)
             if key in where:
                 raise SystemExit(f"{where[key]} and {path} both hold the run {key} (strategy, size, value, seed): "
                                  f"remove it from one of them (or leave one part out), then merge again.")

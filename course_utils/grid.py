@@ -255,6 +255,15 @@ def sweep(strategy: str, bench: Bench, size: int, seeds: Sequence[int], runs: li
         measure(nxt, seeds[0])
 
 
+def run_key(run: dict) -> tuple:
+    """What identifies a run in a grid record: (strategy, size, value, seed). A record holds each once.
+
+    >>> run_key({"strategy": "head", "size": 100, "value": 1e-3, "seed": 42, "tuning": 0.7})
+    ('head', 100, 0.001, 42)
+    """
+    return run["strategy"], run["size"], run["value"], run["seed"]
+
+
 def grid(bench: Bench, sizes: Sequence[int], strategies: Sequence[str], seeds: Sequence[int], record: dict,
          save: Callable[[dict], Any], log: Callable[[str], Any] = print, run_one: Run = run) -> dict:
     """Sweep and train every strategy at every size (smallest first), adding each run to
@@ -262,7 +271,7 @@ def grid(bench: Bench, sizes: Sequence[int], strategies: Sequence[str], seeds: S
     so an interrupted grid resumes where it stopped."""
     record.setdefault("runs", [])
     record.setdefault("chosen", {})
-    done = {(r["strategy"], r["size"], r["value"], r["seed"]): r for r in record["runs"]}
+    done = {run_key(r): r for r in record["runs"]}
 
     def ensure(strategy: str, size: int, value: float, seed: int) -> dict:
         key = (strategy, size, value, seed)
