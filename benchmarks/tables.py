@@ -260,8 +260,12 @@ def table_strategies() -> str:
                f"each size's best strategy against the others, paired by seed (95% interval). {stats.RULE} "
                + source(GRID))
     checks = "Checks (`course_utils.results.check_grid`): " + ("; ".join(problems) or "none failed") + "."
+    last = results.at_last_step(data)
+    still = ("Final runs whose best checkpoint was their last step, so a longer budget might have raised them: "
+             + (", ".join(f"{s} at {n:,} ({k} of {seeds} seeds)" for (s, n), k in last.items()) or "none") + ".")
     return "\n".join([caption, "", markdown(table.rename_axis("strategy").reset_index()), "", *lines, "",
-                      "The values chosen:", "", markdown(values.rename_axis("strategy").reset_index()), "", checks])
+                      "The values chosen:", "", markdown(values.rename_axis("strategy").reset_index()), "", checks,
+                      "", still])
 
 
 def table_course_times() -> str:

@@ -84,6 +84,22 @@ def summary(record: dict) -> pd.DataFrame:
     return table.loc[order]
 
 
+def at_last_step(record: dict) -> pd.Series:
+    """How many final runs per (strategy, size) had their best checkpoint at their last step: still
+    improving when the budget ran out, so a longer budget might have raised them (the networks only).
+
+    >>> at_last_step({"seeds": [1, 2], "chosen": {"full": {"100": 0.1}}, "runs": [
+    ...     {"strategy": "full", "size": 100, "value": 0.1, "seed": s, "best_step": b, "max_steps": 250}
+    ...     for s, b in ((1, 250), (2, 200))]}).to_dict()
+    {('full', 100): 1}
+    """
+    runs = final_runs(record)
+    if "best_step" not in runs:
+        return pd.Series(dtype=int)
+    runs = runs.dropna(subset=["best_step"])
+    return runs[runs["best_step"] >= runs["max_steps"]].groupby(["strategy", "size"]).size()
+
+
 def by_seed(record: dict, strategy: str, size: int) -> dict[int, float]:
     """``{seed: validation accuracy}`` of one strategy's final runs at one size (for ``stats.paired``)."""
     runs = final_runs(record)

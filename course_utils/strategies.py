@@ -8,7 +8,8 @@
 ``top-2``      the head and the top two encoder layers
 ``full``       every weight
 ``ulmfit``     every weight, with layer-wise learning rates (each layer down ``LLRD`` times the rate of the
-               one above) and gradual unfreezing one stage per epoch: the head, then the top layer, then the
+               one above) and gradual unfreezing one stage per epoch (at most a quarter of the step budget,
+               so every weight trains for at least its last quarter): the head, then the top layer, then the
                top two, then everything (fastbook's ULMFiT recipe)
 ``lora``       LoRA adapters (``peft``) on the attention's query and value matrices, plus the head
 ``scratch``    floor: the same architecture from random weights, trained like ``full``
