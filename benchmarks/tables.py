@@ -85,7 +85,8 @@ def seeds_text(seeds) -> str:
 
 
 def interval(difference: stats.Difference) -> str:
-    return f"{difference.mean:+.3f} ({difference.low:+.3f} to {difference.high:+.3f})"
+    """A paired difference and its 95% interval, each shown with its sign (:func:`course_utils.stats.shown`)."""
+    return f"{stats.shown(difference.mean)} ({stats.shown(difference.low)} to {stats.shown(difference.high)})"
 
 
 def rule(frame: pd.DataFrame, base: pd.DataFrame, a: str, b: str) -> str:
@@ -221,6 +222,17 @@ def table_summary() -> str:
     return caption + "\n\n" + markdown(pd.DataFrame(rows))
 
 
+def trainable_range(counts: pd.Series) -> str:
+    """A strategy's trainable parameters over the sizes: one number, or a range where it varies (the bag
+    of words' vocabulary grows with the data).
+
+    >>> trainable_range(pd.Series([385, 385])), trainable_range(pd.Series([1137, 46653]))
+    ('385', '1,137–46,653 (grows with the data)')
+    """
+    low, high = int(counts.min()), int(counts.max())
+    return f"{low:,}" if low == high else f"{low:,}–{high:,} (grows with the data)"
+
+
 def table_strategies() -> str:
     """The strategies grid: accuracy per strategy and size, the rule's verdict at each size, the chosen values."""
     data = record(GRID)
@@ -242,12 +254,12 @@ def table_strategies() -> str:
         best = complete["accuracy"].idxmax()
         differences = {other: results.compare_at(data, n, best, other) for other in complete.index.drop(best)}
         ties = [f"{other} {interval(d)}" for other, d in differences.items() if not d.low > 0]
-        beaten = [other for other, d in differences.items() if d.low > 0]
+        beaten = [f"{other} {interval(d)}" for other, d in differences.items() if d.low > 0]
         lines.append(f"- **{n:,} sentences**: best {best} ({complete.loc[best, 'accuracy']:.3f})"
                      + (f"; the seeds cannot tell it apart from {', '.join(ties)}" if ties else "")
                      + (f"; it beats {', '.join(beaten)}" if beaten else "") + ".")
     table = pd.DataFrame(accuracy_at).reindex(order).astype(object).fillna("–")
-    table["trainable parameters"] = [f"{cells.loc[s, 'trainable'].iloc[-1]:,}" for s in order]
+    table["trainable parameters"] = [trainable_range(cells.loc[s, "trainable"]) for s in order]
     table.index = [f"{s} (floor)" if s in FLOORS else s for s in order]
     values = pd.DataFrame(values_at).reindex([s for s in order if s in data["chosen"]]).astype(object).fillna("–")
     values.insert(0, "tuned", [hyperparameter(s) for s in values.index])
