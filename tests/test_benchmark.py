@@ -134,7 +134,7 @@ def test_the_strategies_table_reads_the_grid(bench, results_copy, grid_record):
     write_json(results_copy / "strategies_cpu_minilm.json", grid_record(accuracies, seeds=(42, 43, 44)))
     table = bench[1].TABLES["strategies"]()
     assert "best full (0.810); the seeds cannot tell it apart from features +0.003 (" in table
-    assert "; it beats head." in table and "| full | 0.810 ± 0.010 |" in table
+    assert "; it beats head +0.100 (+0.075 to +0.125)." in table and "| full | 0.810 ± 0.010 |" in table
     pending = grid_record(accuracies, seeds=(42, 43, 44))
     pending["strategies"].append("lora")  # a strategy of the grid not measured yet at this size
     write_json(results_copy / "strategies_cpu_minilm.json", pending)
