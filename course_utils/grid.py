@@ -148,8 +148,11 @@ def prepare(settings, tuning_size: int = 1_000) -> Bench:
                  validation=encoded["validation"])
 
 
-def run(strategy: str, bench: Bench, size: int, seed: int, value: float, *, keep_model: bool = False) -> dict:
+def run(strategy: str, bench: Bench, size: int, seed: int, value: float, *, keep_model: bool = False,
+        plan: Budget | None = None) -> dict:
     """Train ``strategy`` on the ``size`` sentences of ``seed`` with ``value`` (learning rate, or C) and score it.
+    A network gets the grid's :func:`budget` at ``size`` unless ``plan`` gives another (the budget check of
+    ``benchmarks/budget_check.py``).
 
     Returns the best tuning-slice accuracy, the validation accuracy of that checkpoint, the share of
     validation sentences called positive, steps run and where the best was, seconds (wall and CPU),
@@ -173,7 +176,7 @@ def run(strategy: str, bench: Bench, size: int, seed: int, value: float, *, keep
         return {**result, **({"model": model} if keep_model else {})}
 
     train = bench.subset(size, seed)
-    plan = budget(size, bench.settings.batch_size)
+    plan = plan or budget(size, bench.settings.batch_size)
     model = load_model(bench.checkpoint, strategy, seed)
     recipe = dataclasses.replace(bench.settings, learning_rate=value, seed=seed)
     optimizers, callbacks = (None, None), [EarlyStoppingCallback(plan.patience, early_stopping_threshold=0.0015)]

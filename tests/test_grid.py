@@ -285,6 +285,9 @@ def test_run_trains_a_network_and_fits_a_linear_model(tmp_path):
     assert plan.floor <= head["steps"] <= plan.max_steps and head["best_step"] <= head["steps"]
     assert head["losses"] and head["evals"] and 0 < head["trainable"] and "model" not in head
     assert max(step for step, _ in head["evals"]) <= head["steps"]
+    longer = budget(64, 8, least=40, most=40)  # another budget: what benchmarks/budget_check.py passes
+    assert longer.max_steps != plan.max_steps
+    assert grid.run("head", bench, 64, seed=1, value=1e-3, plan=longer)["max_steps"] == longer.max_steps
 
     for strategy in ("tfidf", "features"):
         linear = grid.run(strategy, bench, 64, seed=1, value=1.0, keep_model=True)
