@@ -24,6 +24,8 @@ READMES = (ROOT / "benchmarks" / "README.md", ROOT / "README.md", ROOT / "TEACHI
 COURSE_RUNS = ROOT / "benchmarks" / "course_runs"  # `make execute RECORD=...`: each notebook's wall time
 GRID = "strategies_cpu_minilm"  # the strategies grid (benchmarks/strategies.py); the other files are speed.py's
 GRID_KEYS = ("checkpoint", "device", "seeds", "sizes", "tuning_sentences", "majority", "chosen", "runs")
+BUDGET_CHECK = "budget_check_cpu_minilm"  # the grid's cells with a longer budget (benchmarks/budget_check.py)
+CHECK_KEYS = ("grid", "factor", "checkpoint", "seeds", "cells", "runs")
 SPEED_KEYS = ("checkpoint", "device", "versions", "what", "recipe_order", "train_samples", "max_length",
               "accuracy_meaningful", "seeds", "runs")
 RANDOM_WEIGHTS = "DistilBERT shapes, random weights"
@@ -40,7 +42,8 @@ MARKER = re.compile(r"<!-- results:(?P<name>[a-z0-9-]+):start -->\n(?P<body>.*?)
 def record(name: str) -> dict:
     """A results file, checked for the keys its format has (the grid's, or speed.py's)."""
     data = results.read_results(name)
-    keys, writer = (GRID_KEYS, "benchmarks/strategies.py") if name == GRID else (SPEED_KEYS, "benchmarks/speed.py")
+    writers = {GRID: (GRID_KEYS, "benchmarks/strategies.py"), BUDGET_CHECK: (CHECK_KEYS, "benchmarks/budget_check.py")}
+    keys, writer = writers.get(name, (SPEED_KEYS, "benchmarks/speed.py"))
     missing = [key for key in keys if key not in data]
     if missing:
         raise KeyError(f"course_utils/assets/results/{name}.json has no {missing[0]!r} (missing: {missing}): it is "
@@ -132,7 +135,8 @@ def table_files() -> str:
     return markdown(pd.DataFrame([
         {"file": f"`{n}.json`", "device": hardware(d["device"]), "checkpoint": d["checkpoint"],
          "sentences": f"{d['train_samples']:,}", "seeds": seeds_text(d["seeds"]), "what": d["what"],
-         "recipe's batch order": d["recipe_order"]} for n in names if n != GRID for d in [record(n)]]))
+         "recipe's batch order": d["recipe_order"]} for n in names if n not in (GRID, BUDGET_CHECK)
+        for d in [record(n)]]))
 
 
 def single_seed(*names: str) -> str:
@@ -280,6 +284,23 @@ def table_strategies() -> str:
                       "", still])
 
 
+def table_budget_check() -> str:
+    """The budget check: cells of the grid trained again with a longer budget, against the grid's runs."""
+    data, check = record(GRID), record(BUDGET_CHECK)
+    cells = results.budget_check(data, check)
+    rows = [{"strategy": c["strategy"], "sentences": f"{c['size']:,}", "steps (grid → longer)":
+             f"{c['grid steps']:,} → {c['longer steps']:,}", "grid": f"{c.grid:.3f}", "longer": f"{c.longer:.3f}",
+             "still improving at the end": f"{c['still improving']} of {c.seeds}",
+             "longer minus grid": (f"{interval(c.difference)}: {c.difference.verdict('longer', 'grid')}"
+                                   if c.difference is not None else f"{c.seeds} seed: not compared")}
+            for _, c in cells.iterrows()]
+    caption = (f"Cells whose final runs were still improving at their last step, trained again with {check['factor']}× "
+               f"the grid's budget (the same seeds, chosen value and protocol; `benchmarks/budget_check.py`); "
+               f"validation accuracy, mean over seeds; the last column pairs the runs by seed (95% interval). "
+               f"{stats.RULE} " + source(BUDGET_CHECK))
+    return "\n".join([caption, "", markdown(pd.DataFrame(rows))])
+
+
 def table_course_times() -> str:
     """Wall time of every notebook, per recorded ``make execute`` run (benchmarks/course_runs/*.json)."""
     records = sorted(COURSE_RUNS.glob("*.json"))
@@ -301,6 +322,7 @@ def table_course_times() -> str:
 TABLES: dict[str, Callable[[], str]] = {
     "course-times": table_course_times,
     "strategies": table_strategies,
+    "budget-check": table_budget_check,
     "summary": table_summary,
     "files": table_files,
     "gpu-epoch": lambda: single_seed("gpu_distilbert_epoch", "gpu_minilm_epoch"),

@@ -175,3 +175,95 @@ def test_gpu_scripts_carry_no_machine_paths(script):
     absolute = re.findall(r"(?<![\w.$}])/(?:work|home|Users|root|mnt|tmp|opt|srv|data)\b[^\s\"']*", text)
     assert not absolute, f"{script.name} names paths of one machine: {absolute}; use variables with defaults"
     assert "set -u" in text  # an unset variable stops the script instead of writing to '/'
+
+
+# --- budget_check.py ----------------------------------------------------------------------------------
+
+def with_steps(record, max_steps=250):
+    for r in record["runs"]:
+        r.update(max_steps=max_steps, best_step=max_steps - 25)
+    return record
+
+
+def test_the_budget_check_table_pairs_the_longer_runs_with_the_grids(bench, results_copy, grid_record):
+    write_json(results_copy / "strategies_cpu_minilm.json",
+               with_steps(grid_record({"head": (0.70, 0.71, 0.72), "full": (0.8, 0.8, 0.8)}, seeds=(42, 43, 44))))
+    check = {"grid": "strategies_cpu_minilm", "factor": 2, "checkpoint": "tiny", "seeds": [42, 43, 44],
+             "cells": [["head", 100]],
+             "runs": [{"strategy": "head", "size": 100, "value": 3e-4, "seed": seed, "validation": accuracy,
+                       "max_steps": 500, "best_step": best} for seed, accuracy, best in
+                      ((42, 0.72, 500), (43, 0.74, 400), (44, 0.73, 300))]}
+    write_json(results_copy / "budget_check_cpu_minilm.json", check)
+    table = bench[1].TABLES["budget-check"]()
+    assert "| head | 100 | 250 → 500 | 0.710 | 0.730 | 1 of 3 |" in table  # one longer run still improving
+    assert "+0.020 (-0.005 to +0.045): no difference shown between longer and grid |" in table
+    check["runs"] = check["runs"][:1]  # one seed: nothing to pair
+    write_json(results_copy / "budget_check_cpu_minilm.json", check)
+    assert "| 1 seed: not compared |" in bench[1].TABLES["budget-check"]()
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--cells", "head"], "'head' is not STRATEGY:SIZE"),
+    (["--cells", "tfidf:1000"], "tfidf is a logistic regression"),
+    (["--cells", "head:123"], "no chosen value for head at 123"),
+    (["--cells", "head:1000", "--factor", "1"], None),
+])
+def test_the_budget_check_refuses_bad_arguments_before_loading_anything(monkeypatch, tmp_path, argv, words):
+    from course_utils import grid
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    script = importlib.import_module("budget_check")
+    monkeypatch.setattr(grid, "prepare", lambda *args: pytest.fail("the arguments were checked too late"))
+    with pytest.raises(SystemExit, match=words) as stop:
+        script.main(["--checkpoint", "tiny-distilbert", "--data", "sample", "--out", str(tmp_path / "c.json"), *argv])
+    assert stop.value.code != 0
+
+
+@pytest.mark.slow
+def test_the_budget_check_trains_the_grids_cells_longer_and_resumes(bench, results_copy, grid_record, tmp_path,
+                                                                    monkeypatch, capsys):
+    from course_utils import grid
+    from course_utils.settings import get_settings
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    script = importlib.import_module("budget_check")
+    settings = get_settings("smoke", env={}, checkpoint="tiny-distilbert", data="sample")
+    record = with_steps(grid_record({"head": (0.5, 0.5)}, seeds=(1, 2)), grid.budget(100, settings.batch_size).max_steps)
+    record.update(checkpoint=settings.checkpoint_name, data=settings.data_name, batch_size=settings.batch_size,
+                  max_length=settings.max_length)
+    write_json(results_copy / "strategies_cpu_minilm.json", record)
+    out, argv = tmp_path / "check.json", ["--checkpoint", "tiny-distilbert", "--data", "sample", "--profile", "smoke",
+                                          "--cells", "head:100", "--out"]
+    assert script.main([*argv, str(out)]) == 0
+    check = read_json(out)
+    assert [r["seed"] for r in check["runs"]] == [1, 2] and check["cells"] == [["head", 100]]
+    assert {r["max_steps"] for r in check["runs"]} == {script.longer_budget(100, settings.batch_size, 2).max_steps}
+    monkeypatch.setattr(grid, "run", lambda *args, **kwargs: pytest.fail("a finished run was trained again"))
+    assert script.main([*argv, str(out)]) == 0  # resumed: nothing left to train
+    with pytest.raises(SystemExit, match="holds a check of strategies_cpu_minilm at factor 2"):
+        script.main([*argv, str(out), "--factor", "3"])
+    record["max_length"] += 1  # a grid measured otherwise: the check would not be comparable
+    write_json(results_copy / "strategies_cpu_minilm.json", record)
+    with pytest.raises(SystemExit, match="differ from the grid in max_length"):
+        script.main([*argv, str(tmp_path / "other.json")])
+
+
+def test_merging_budget_checks_joins_their_cells_and_refuses_overlaps(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    script = importlib.import_module("budget_check")
+    base = {"grid": "strategies_cpu_minilm", "factor": 2, "checkpoint": "c", "data": "d", "seeds": [1, 2],
+            "tuning_sentences": 50, "batch_size": 8, "max_length": 32}
+    run = {"size": 100, "value": 1e-3, "validation": 0.7}
+    parts = {"a": {**base, "cells": [["head", 100]], "runs": [{**run, "strategy": "head", "seed": s} for s in (1, 2)]},
+             "b": {**base, "cells": [["full", 100]], "runs": [{**run, "strategy": "full", "seed": 1}]}}
+    for name, part in parts.items():
+        write_json(tmp_path / f"{name}.json", part)
+    out = tmp_path / "merged.json"
+    assert script.main(["--merge", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--out", str(out)]) == 0
+    merged = read_json(out)
+    assert merged["cells"] == [["head", 100], ["full", 100]] and len(merged["runs"]) == 3
+    with pytest.raises(SystemExit, match=r"\('head', 100, 0.001, 1\) is in both"):
+        script.main(["--merge", str(tmp_path / "a.json"), str(out), "--out", str(tmp_path / "again.json")])
+    write_json(tmp_path / "b.json", {**parts["b"], "factor": 3})
+    with pytest.raises(SystemExit, match="another grid or factor.*factor differ"):
+        script.main(["--merge", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--out", str(out)])
