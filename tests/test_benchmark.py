@@ -228,7 +228,8 @@ def test_the_budget_check_trains_the_grids_cells_longer_and_resumes(bench, resul
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     script = importlib.import_module("budget_check")
     settings = get_settings("smoke", env={}, checkpoint="tiny-distilbert", data="sample")
-    record = with_steps(grid_record({"head": (0.5, 0.5)}, seeds=(1, 2)), grid.budget(100, settings.batch_size).max_steps)
+    steps = grid.budget(100, settings.batch_size).max_steps
+    record = with_steps(grid_record({"head": (0.5, 0.5)}, seeds=(1, 2)), steps)
     record.update(checkpoint=settings.checkpoint_name, data=settings.data_name, batch_size=settings.batch_size,
                   max_length=settings.max_length)
     write_json(results_copy / "strategies_cpu_minilm.json", record)
