@@ -54,19 +54,17 @@ def longer_budget(size: int, batch_size: int, factor: int):
 
 def merge(paths: list[Path], out: Path) -> int:
     from course_utils import files
-    from course_utils.grid import run_key
+    from course_utils.grid import check_runs_once
 
     parts = [files.read_json(p, "The budget check") for p in paths]
     for path, part in zip(paths[1:], parts[1:]):
         differ = [k for k in (*SAME_AS_GRID, "grid", "factor") if part.get(k) != parts[0].get(k)]
         if differ:
             raise SystemExit(f"{path} checked another grid or factor than {paths[0]} ({', '.join(differ)} differ).")
-    seen: dict[tuple, Path] = {}
-    for path, part in zip(paths, parts):
-        for r in part["runs"]:
-            if run_key(r) in seen:
-                raise SystemExit(f"{run_key(r)} is in both {seen[run_key(r)]} and {path}: keep it in one.")
-            seen[run_key(r)] = path
+    try:
+        check_runs_once(list(zip(paths, parts)))
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
     merged = {**parts[0], "cells": [c for p in parts for c in p["cells"]],
               "runs": [r for p in parts for r in p["runs"]], "seconds": sum(p.get("seconds", 0) for p in parts)}
     files.write_json(out, merged)

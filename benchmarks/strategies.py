@@ -65,7 +65,7 @@ def in_order(strategies) -> list[str]:
 
 def merge(paths: list[Path], out: Path) -> int:
     from course_utils import files
-    from course_utils.grid import run_key
+    from course_utils.grid import check_runs_once
 
     parts = [files.read_json(p, "The grid file") for p in paths]
     first = parts[0]
@@ -74,14 +74,10 @@ def merge(paths: list[Path], out: Path) -> int:
         if differ:
             raise SystemExit(f"{path} ran another protocol than {paths[0]} ({', '.join(differ)} differ): "
                              f"merge only parts of one grid.")
-    where: dict[tuple, Path] = {}
-    for path, part in zip(paths, parts):
-        for r in part["runs"]:
-            key = run_key(r)
-            if key in where:
-                raise SystemExit(f"{where[key]} and {path} both hold the run {key} (strategy, size, value, seed): "
-                                 f"remove it from one of them (or leave one part out), then merge again.")
-            where[key] = path
+    try:
+        check_runs_once(list(zip(paths, parts)))
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
     merged = dict(first, runs=[r for p in parts for r in p["runs"]],
                   strategies=in_order(s for p in parts for s in p["strategies"]),
                   sizes=sorted({s for p in parts for s in p["sizes"]}),

@@ -267,6 +267,24 @@ def run_key(run: dict) -> tuple:
     return run["strategy"], run["size"], run["value"], run["seed"]
 
 
+def check_runs_once(parts: Sequence[tuple[Any, dict]]) -> None:
+    """Refuse records to be merged (``(name, record)`` pairs) that hold the same run (:func:`run_key`) twice.
+
+    >>> part = {"runs": [{"strategy": "head", "size": 100, "value": 1e-3, "seed": 1}]}
+    >>> check_runs_once([("a.json", part), ("b.json", part)])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: a.json and b.json both hold the run ('head', 100, 0.001, 1) (strategy, size, value, seed): ...
+    """
+    where: dict[tuple, Any] = {}
+    for name, part in parts:
+        for run in part["runs"]:
+            key = run_key(run)
+            if key in where:
+                raise ValueError(f"{where[key]} and {name} both hold the run {key} (strategy, size, value, seed): "
+                                 f"remove it from one of them (or leave one part out), then merge again.")
+            where[key] = name
+
+
 def grid(bench: Bench, sizes: Sequence[int], strategies: Sequence[str], seeds: Sequence[int], record: dict,
          save: Callable[[dict], Any], log: Callable[[str], Any] = print, run_one: Run = run) -> dict:
     """Sweep and train every strategy at every size (smallest first), adding each run to

@@ -263,7 +263,7 @@ def test_merging_budget_checks_joins_their_cells_and_refuses_overlaps(monkeypatc
     assert script.main(["--merge", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--out", str(out)]) == 0
     merged = read_json(out)
     assert merged["cells"] == [["head", 100], ["full", 100]] and len(merged["runs"]) == 3
-    with pytest.raises(SystemExit, match=r"\('head', 100, 0.001, 1\) is in both"):
+    with pytest.raises(SystemExit, match=r"both hold the run \('head', 100, 0.001, 1\)"):
         script.main(["--merge", str(tmp_path / "a.json"), str(out), "--out", str(tmp_path / "again.json")])
     write_json(tmp_path / "b.json", {**parts["b"], "factor": 3})
     with pytest.raises(SystemExit, match="another grid or factor.*factor differ"):
