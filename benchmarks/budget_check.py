@@ -6,10 +6,11 @@ compare them with the grid's own runs, paired by seed.
 
 Pick the cells whose final runs were still improving at their last step (``results.at_last_step``: notebook 9
 lists them). Each cell trains at the value the grid chose, with every seed of the grid, under
-``grid.budget`` with ``--factor`` times its epochs, least and most steps (``--factor 2`` doubles the budget at
-every size); everything else (tuning slice, evaluations, early stopping, the kept checkpoint) is the grid's
-protocol. ``results.budget_check`` compares the two. The file is written after every run (atomically) and
-resumed. Two processes can share the work: give each its own ``--cells`` and ``--out``, then ``--merge``.
+``grid.budget(..., scale=factor)``: ``--factor`` times its epochs, least and most steps (``--factor 2``
+doubles the budget at every size); everything else (tuning slice, evaluations, early stopping, the kept
+checkpoint) is the grid's protocol. ``results.budget_check`` compares the two. The file is written
+after every run (atomically) and resumed. Two processes can share the work: give each its own
+``--cells`` and ``--out``, then ``--merge``.
 """
 
 from __future__ import annotations
@@ -39,17 +40,6 @@ def parse_cells(text: str) -> list[tuple[str, int]]:
     if not cells:
         raise SystemExit("--cells is empty: write e.g. ulmfit:10000,head:1000.")
     return cells
-
-
-def longer_budget(size: int, batch_size: int, factor: int):
-    """The grid's budget rule with ``factor`` times its epochs, least and most steps.
-
-    >>> b = longer_budget(10_000, 32, 2); (b.max_steps, b.eval_steps)
-    (2000, 200)
-    """
-    from course_utils import grid
-
-    return grid.budget(size, batch_size, epochs=8 * factor, least=250 * factor, most=1_000 * factor)
 
 
 def merge(paths: list[Path], out: Path) -> int:
@@ -131,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = grid.prepare(settings, the_grid["tuning_sentences"])
     started, before = time.perf_counter(), record.get("seconds", 0)
     for strategy, size in cells:
-        value, plan = the_grid["chosen"][strategy][str(size)], longer_budget(size, settings.batch_size, args.factor)
+        value, plan = the_grid["chosen"][strategy][str(size)], grid.budget(size, settings.batch_size, scale=args.factor)
         for seed in the_grid["seeds"]:
             if (strategy, size, value, seed) in done:
                 continue

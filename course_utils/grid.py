@@ -86,17 +86,22 @@ class Budget:
 
 
 def budget(n: int, batch_size: int, *, epochs: int = 8, least: int = 250, most: int = 1_000,
-           evaluations: int = 10, patience: int = 4) -> Budget:
+           evaluations: int = 10, patience: int = 4, scale: int = 1) -> Budget:
     """The step budget at ``n`` labelled sentences: ``epochs`` epochs, at least ``least`` and at most
     ``most`` steps, and never less than one epoch.
 
+    ``scale`` multiplies epochs, least and most steps: the budget check (``benchmarks/budget_check.py``)
+    retrains the grid's cells with ``scale=2``.
+
     >>> [budget(n, 32).max_steps for n in (100, 1_000, 3_000, 10_000, 67_349)]
     [250, 250, 744, 1000, 2104]
+    >>> b = budget(10_000, 32, scale=2); (b.max_steps, b.eval_steps)
+    (2000, 200)
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < batch_size:
         raise ValueError(f"n={n!r}: give a number of labelled sentences of at least one batch ({batch_size}).")
     per_epoch = n // batch_size  # whole batches: each epoch leaves its incomplete batch out
-    steps = max(least, min(epochs * per_epoch, most), per_epoch)
+    steps = max(least * scale, min(epochs * scale * per_epoch, most * scale), per_epoch)
     return Budget(max_steps=steps, eval_steps=math.ceil(steps / evaluations), patience=patience,
                   steps_per_epoch=per_epoch)
 

@@ -97,23 +97,27 @@ def at_last_step(record: dict) -> pd.Series:
     if "best_step" not in runs:
         return pd.Series(dtype=int)
     runs = runs.dropna(subset=["best_step"])
-    return runs[runs["best_step"] >= runs["max_steps"]].groupby(["strategy", "size"]).size()
+    return runs[ended_improving(runs)].groupby(["strategy", "size"]).size()
+
+
+def ended_improving(runs: pd.DataFrame) -> pd.Series:
+    """Per run: whether its best checkpoint was its last step (still improving when the budget ran out)."""
+    return runs["best_step"] >= runs["max_steps"]
 
 
 def budget_check(record: dict, check: dict) -> pd.DataFrame:
     """Per cell of a budget check (``benchmarks/budget_check.py``): both budgets in steps, the validation
     accuracy of the grid's final runs and of the longer runs (mean over seeds), how many longer runs were
     still improving at their last step, and longer minus grid paired by seed (``stats.paired``)."""
-    rows = []
+    rows, ran = [], final_runs(record)
     longer_runs = pd.DataFrame(check["runs"])
     for (strategy, size), cell in longer_runs.groupby(["strategy", "size"], sort=False):
         longer, grid = dict(zip(cell["seed"], cell["validation"])), by_seed(record, strategy, size)
-        ran = final_runs(record)
         steps = ran[(ran["strategy"] == strategy) & (ran["size"] == size)]["max_steps"]
         rows.append({"strategy": strategy, "size": int(size), "grid steps": int(steps.iloc[0]),
                      "longer steps": int(cell["max_steps"].iloc[0]), "grid": mean_sd(list(grid.values()))[0],
                      "longer": mean_sd(list(longer.values()))[0], "seeds": len(longer),
-                     "still improving": int((cell["best_step"] >= cell["max_steps"]).sum()),
+                     "still improving": int(ended_improving(cell).sum()),
                      "difference": paired(longer, grid) if len(set(longer) & set(grid)) > 1 else None})
     return pd.DataFrame(rows)
 

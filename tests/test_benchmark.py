@@ -238,7 +238,7 @@ def test_the_budget_check_trains_the_grids_cells_longer_and_resumes(bench, resul
     assert script.main([*argv, str(out)]) == 0
     check = read_json(out)
     assert [r["seed"] for r in check["runs"]] == [1, 2] and check["cells"] == [["head", 100]]
-    assert {r["max_steps"] for r in check["runs"]} == {script.longer_budget(100, settings.batch_size, 2).max_steps}
+    assert {r["max_steps"] for r in check["runs"]} == {grid.budget(100, settings.batch_size, scale=2).max_steps}
     monkeypatch.setattr(grid, "run", lambda *args, **kwargs: pytest.fail("a finished run was trained again"))
     assert script.main([*argv, str(out)]) == 0  # resumed: nothing left to train
     with pytest.raises(SystemExit, match="holds a check of strategies_cpu_minilm at factor 2"):
